@@ -1,0 +1,1 @@
+//! Attribute macros for `axum-download`; see that crate for documentation.

@@ -1,0 +1,241 @@
+//! The `Content-Disposition` header: one audited formatter.
+//!
+//! The value always carries a quoted, ASCII-only `filename` that every client
+//! understands, and adds the RFC 8187 `filename*=UTF-8''...` form whenever the
+//! real name needs percent-encoding (non-ASCII letters, spaces, quotes, ...).
+
+use http::HeaderValue;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+/// Whether the client should save the file or show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Disposition {
+    /// `attachment`: the browser offers to save the file (the default).
+    #[default]
+    Attachment,
+    /// `inline`: the browser displays the file when it can; the file name
+    /// is still sent and used when the user saves it.
+    Inline,
+}
+
+impl Disposition {
+    fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Attachment => "attachment",
+            Disposition::Inline => "inline",
+        }
+    }
+}
+
+/// RFC 8187 `attr-char`: what may stand unencoded in an `ext-value`.
+const ATTR_CHAR_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// Formats a `Content-Disposition` value for `filename`.
+///
+/// With no name (or an empty one) the value is the bare disposition type.
+///
+/// ```
+/// use axum_download::{content_disposition, Disposition};
+///
+/// assert_eq!(
+///     content_disposition(Disposition::Attachment, Some("espace é.txt")),
+///     "attachment; filename=\"espace_e.txt\"; filename*=UTF-8''espace%20%C3%A9.txt",
+/// );
+/// assert_eq!(
+///     content_disposition(Disposition::Inline, Some("report.pdf")),
+///     "inline; filename=\"report.pdf\"",
+/// );
+/// ```
+pub fn content_disposition(disposition: Disposition, filename: Option<&str>) -> String {
+    let kind = disposition.as_str();
+    let Some(name) = filename.filter(|n| !n.is_empty()) else {
+        return kind.to_owned();
+    };
+    let mut out = String::with_capacity(kind.len() + name.len() * 2 + 32);
+    out.push_str(kind);
+    out.push_str("; filename=\"");
+    push_ascii_fallback(&mut out, name);
+    out.push('"');
+    let encoded = utf8_percent_encode(name, ATTR_CHAR_ENCODE).to_string();
+    if encoded != name {
+        out.push_str("; filename*=UTF-8''");
+        out.push_str(&encoded);
+    }
+    out
+}
+
+/// The same value as a header, ready to insert.
+pub(crate) fn header_value(disposition: Disposition, filename: Option<&str>) -> HeaderValue {
+    // The formatter only ever produces visible ASCII, so this cannot fail; the
+    // fallback keeps that promise even if the formatter is changed carelessly.
+    HeaderValue::from_str(&content_disposition(disposition, filename))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+/// The ASCII fallback: accents stripped (`é` → `e`), whitespace and anything
+/// else that is not visible ASCII replaced with `_`, `"` and `\` escaped.
+fn push_ascii_fallback(out: &mut String, name: &str) {
+    for c in name.nfkd() {
+        if is_combining_mark(c) {
+            // The accent of a letter already written (or already replaced).
+            continue;
+        }
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '!'..='~' => out.push(c),
+            _ => {
+                out.push('_');
+            }
+        }
+    }
+}
+
+/// The last path segment of `path`, used as the client file name.
+pub(crate) fn basename(path: &str) -> Option<&str> {
+    path.rsplit(['/', '\\'])
+        .find(|segment| !segment.is_empty())
+        .filter(|s| *s != "." && *s != "..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attachment(name: &str) -> String {
+        content_disposition(Disposition::Attachment, Some(name))
+    }
+
+    #[test]
+    fn plain_ascii_name_has_no_extended_form() {
+        assert_eq!(
+            attachment("hello-world.txt"),
+            "attachment; filename=\"hello-world.txt\""
+        );
+    }
+
+    #[test]
+    fn space_and_accent_get_fallback_and_extended_form() {
+        assert_eq!(
+            attachment("espace é.txt"),
+            "attachment; filename=\"espace_e.txt\"; filename*=UTF-8''espace%20%C3%A9.txt"
+        );
+    }
+
+    #[test]
+    fn non_latin_name_is_replaced_in_fallback() {
+        assert_eq!(
+            attachment("日本語.pdf"),
+            "attachment; filename=\"___.pdf\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.pdf"
+        );
+    }
+
+    #[test]
+    fn quote_and_backslash_are_escaped() {
+        assert_eq!(
+            attachment("a\"b\\c.txt"),
+            "attachment; filename=\"a\\\"b\\\\c.txt\"; filename*=UTF-8''a%22b%5Cc.txt"
+        );
+    }
+
+    #[test]
+    fn cr_and_lf_never_reach_the_header() {
+        let value = attachment("evil\r\nSet-Cookie: a=b.txt");
+        assert!(!value.contains('\r') && !value.contains('\n'));
+        assert_eq!(
+            value,
+            "attachment; filename=\"evil__Set-Cookie:_a=b.txt\"; \
+             filename*=UTF-8''evil%0D%0ASet-Cookie%3A%20a%3Db.txt"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_replaced() {
+        assert_eq!(
+            attachment("a\u{0}b\u{7f}c"),
+            "attachment; filename=\"a_b_c\"; filename*=UTF-8''a%00b%7Fc"
+        );
+    }
+
+    #[test]
+    fn semicolon_stays_inside_the_quotes() {
+        assert_eq!(
+            attachment("a;b.txt"),
+            "attachment; filename=\"a;b.txt\"; filename*=UTF-8''a%3Bb.txt"
+        );
+    }
+
+    #[test]
+    fn percent_sign_is_encoded_in_extended_form() {
+        assert_eq!(
+            attachment("100%.txt"),
+            "attachment; filename=\"100%.txt\"; filename*=UTF-8''100%25.txt"
+        );
+    }
+
+    #[test]
+    fn ligature_decomposes_compatibly() {
+        // NFKD turns the "ﬁ" ligature into "fi".
+        assert_eq!(
+            attachment("ﬁle.txt"),
+            "attachment; filename=\"file.txt\"; filename*=UTF-8''%EF%AC%81le.txt"
+        );
+    }
+
+    #[test]
+    fn inline_keeps_the_filename() {
+        assert_eq!(
+            content_disposition(Disposition::Inline, Some("espace é.txt")),
+            "inline; filename=\"espace_e.txt\"; filename*=UTF-8''espace%20%C3%A9.txt"
+        );
+    }
+
+    #[test]
+    fn missing_or_empty_name_gives_bare_type() {
+        assert_eq!(
+            content_disposition(Disposition::Attachment, None),
+            "attachment"
+        );
+        assert_eq!(content_disposition(Disposition::Inline, Some("")), "inline");
+    }
+
+    #[test]
+    fn attr_chars_stay_unencoded() {
+        let name = "a!#$&+-.^_`|~z09";
+        assert_eq!(attachment(name), format!("attachment; filename=\"{name}\""));
+    }
+
+    #[test]
+    fn header_value_is_always_valid() {
+        for name in ["x\r\ny", "é", "\u{1}", "\"", "日本語"] {
+            let v = header_value(Disposition::Attachment, Some(name));
+            assert!(v.to_str().is_ok());
+        }
+    }
+
+    #[test]
+    fn basename_takes_last_segment() {
+        assert_eq!(basename("a/b/c.txt"), Some("c.txt"));
+        assert_eq!(basename("c.txt"), Some("c.txt"));
+        assert_eq!(basename("a/b/"), Some("b"));
+        assert_eq!(basename("a\\b.txt"), Some("b.txt"));
+        assert_eq!(basename(""), None);
+        assert_eq!(basename(".."), None);
+    }
+}

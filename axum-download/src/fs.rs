@@ -1,0 +1,343 @@
+//! Local files: confining untrusted paths to a root, reading metadata, and
+//! streaming bytes with positional reads on the blocking pool.
+
+use std::fs::{File, Metadata};
+use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::future::BoxFuture;
+
+use crate::conditional::{ByteRange, ETag};
+use crate::file::{ByteStream, FileMeta, FileSource};
+
+/// How many bytes one read asks for. Larger chunks mean fewer hops to the
+/// blocking pool; memory per download stays at about one chunk.
+pub(crate) const CHUNK_SIZE: usize = 256 * 1024;
+
+/// Why an untrusted relative path was refused. Every refusal answers 404.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// Nothing left after removing empty and `.` segments.
+    Empty,
+    /// A `..` segment.
+    ParentDir,
+    /// Starts with `/`.
+    Absolute,
+    /// Contains `\`, a separator on Windows.
+    Backslash,
+    /// Contains a NUL byte.
+    Nul,
+    /// Starts with a Windows drive letter such as `C:`.
+    DriveLetter,
+    /// A Windows device name such as `CON` or `nul.txt`.
+    DeviceName,
+    /// Resolves (through a symbolic link) outside the root.
+    OutsideRoot,
+}
+
+impl Refused {
+    fn into_io(self, untrusted: &str) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("refused path {untrusted:?}: {self:?}"),
+        )
+    }
+}
+
+/// Checks an untrusted relative path without touching the file system and
+/// returns its segments.
+pub(crate) fn check_relative(untrusted: &str) -> Result<Vec<&str>, Refused> {
+    if untrusted.contains('\0') {
+        return Err(Refused::Nul);
+    }
+    if untrusted.contains('\\') {
+        return Err(Refused::Backslash);
+    }
+    if untrusted.starts_with('/') {
+        return Err(Refused::Absolute);
+    }
+    let bytes = untrusted.as_bytes();
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        return Err(Refused::DriveLetter);
+    }
+    let mut segments = Vec::new();
+    for segment in untrusted.split('/') {
+        match segment {
+            "" | "." => continue,
+            ".." => return Err(Refused::ParentDir),
+            _ if is_device_name(segment) => return Err(Refused::DeviceName),
+            _ => segments.push(segment),
+        }
+    }
+    if segments.is_empty() {
+        return Err(Refused::Empty);
+    }
+    Ok(segments)
+}
+
+/// Windows reserves these names in every directory, with any extension.
+fn is_device_name(segment: &str) -> bool {
+    let stem = segment.split('.').next().unwrap_or("").trim_end();
+    let upper = stem.to_ascii_uppercase();
+    matches!(
+        upper.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+        && upper.len() == 4
+        && upper.as_bytes()[3].is_ascii_digit()
+        && upper.as_bytes()[3] != b'0')
+}
+
+/// Where and how a root is served.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Confinement {
+    /// Serve symbolic links that point outside the root.
+    pub(crate) follow_symlinks_outside: bool,
+}
+
+/// Resolves `untrusted` under `root` and stats it: blocking, run it on the
+/// blocking pool. Any failure is `NotFound`: a refused path and a missing
+/// file look the same to the client.
+pub(crate) fn resolve_blocking(
+    root: &Path,
+    untrusted: &str,
+    confinement: Confinement,
+) -> io::Result<(PathBuf, Metadata)> {
+    let segments = check_relative(untrusted).map_err(|r| r.into_io(untrusted))?;
+    let mut path = root.to_path_buf();
+    path.extend(segments);
+    if !confinement.follow_symlinks_outside {
+        let real_root = root.canonicalize().map_err(not_found)?;
+        let real = path.canonicalize().map_err(not_found)?;
+        if !real.starts_with(&real_root) {
+            return Err(Refused::OutsideRoot.into_io(untrusted));
+        }
+    }
+    let metadata = regular_file_metadata(&path)?;
+    Ok((path, metadata))
+}
+
+/// The metadata of a regular file (following links); anything else is `NotFound`.
+pub(crate) fn regular_file_metadata(path: &Path) -> io::Result<Metadata> {
+    let metadata = std::fs::metadata(path).map_err(not_found)?;
+    if !metadata.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    Ok(metadata)
+}
+
+fn not_found(err: io::Error) -> io::Error {
+    if err.kind() == io::ErrorKind::NotFound {
+        err
+    } else {
+        io::Error::new(io::ErrorKind::NotFound, err)
+    }
+}
+
+/// Whether a trusted path is absolute and free of `..`.
+pub(crate) fn is_plain_absolute(path: &Path) -> bool {
+    path.is_absolute() && !path.components().any(|c| c == Component::ParentDir)
+}
+
+/// The file model of a local file.
+pub(crate) fn local_meta(path: &Path, metadata: &Metadata, name: Option<String>) -> FileMeta {
+    FileMeta {
+        name: name.or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned())),
+        size: Some(metadata.len()),
+        modified: metadata.modified().ok(),
+        etag: Some(file_etag(metadata)),
+        local_path: Some(path.to_path_buf()),
+        ..FileMeta::default()
+    }
+}
+
+/// A strong entity tag from the inode, length and modification time in
+/// nanoseconds: it changes whenever the file is replaced or written.
+fn file_etag(metadata: &Metadata) -> ETag {
+    let nanos = metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(metadata);
+    #[cfg(not(unix))]
+    let inode = 0u64;
+    ETag::strong(format!("{inode:x}-{:x}-{nanos:x}", metadata.len()))
+}
+
+/// The bytes of a local file of a known length.
+pub(crate) struct LocalFile {
+    pub(crate) path: PathBuf,
+    pub(crate) size: u64,
+}
+
+impl FileSource for LocalFile {
+    fn open(&self, range: Option<ByteRange>) -> BoxFuture<'static, io::Result<ByteStream>> {
+        let path = self.path.clone();
+        let range = range.unwrap_or(ByteRange {
+            start: 0,
+            end: self.size,
+        });
+        Box::pin(open_range(path, range))
+    }
+}
+
+/// Opens the file and reads the first chunk in one trip to the blocking
+/// pool (a small file needs no other), then streams the rest.
+async fn open_range(path: PathBuf, range: ByteRange) -> io::Result<ByteStream> {
+    let (file, first) = spawn_blocking(move || {
+        let file = File::open(&path)?;
+        let first = read_chunk(&file, range.start, range.len())?;
+        Ok((Arc::new(file), first))
+    })
+    .await?;
+    let offset = range.start + first.len() as u64;
+    let remaining = range.len() - first.len() as u64;
+    let rest = futures_util::stream::try_unfold(
+        (file, offset, remaining),
+        |(file, offset, remaining)| async move {
+            if remaining == 0 {
+                return Ok(None);
+            }
+            let reader = file.clone();
+            let chunk = spawn_blocking(move || read_chunk(&reader, offset, remaining)).await?;
+            let n = chunk.len() as u64;
+            Ok(Some((chunk, (file, offset + n, remaining - n))))
+        },
+    );
+    let first = futures_util::stream::iter((!first.is_empty()).then_some(Ok(first)));
+    Ok(Box::pin(futures_util::StreamExt::chain(first, rest)))
+}
+
+/// Reads up to one chunk at `offset`; a file that ends before `remaining`
+/// bytes were read is an `UnexpectedEof` error.
+fn read_chunk(file: &File, offset: u64, remaining: u64) -> io::Result<Bytes> {
+    let want = usize::try_from(remaining)
+        .unwrap_or(usize::MAX)
+        .min(CHUNK_SIZE);
+    if want == 0 {
+        return Ok(Bytes::new());
+    }
+    let mut buf = BytesMut::zeroed(want);
+    let mut filled = 0;
+    while filled < want {
+        match read_at(file, &mut buf[filled..], offset + filled as u64) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file is shorter than when it was opened",
+                ))
+            }
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(buf.freeze())
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+/// Runs blocking file-system work off the async runtime.
+pub(crate) async fn spawn_blocking<T, F>(work: F) -> io::Result<T>
+where
+    F: FnOnce() -> io::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|err| Err(io::Error::other(err)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_relative_path_is_accepted() {
+        assert_eq!(check_relative("a/b.txt"), Ok(vec!["a", "b.txt"]));
+    }
+
+    #[test]
+    fn empty_and_dot_segments_are_dropped() {
+        assert_eq!(check_relative("a//./b.txt"), Ok(vec!["a", "b.txt"]));
+    }
+
+    #[test]
+    fn refuses_parent_dir() {
+        assert_eq!(check_relative("../etc/passwd"), Err(Refused::ParentDir));
+    }
+
+    #[test]
+    fn refuses_parent_dir_in_the_middle() {
+        assert_eq!(check_relative("a/../../b"), Err(Refused::ParentDir));
+    }
+
+    #[test]
+    fn refuses_trailing_parent_dir() {
+        assert_eq!(check_relative("a/.."), Err(Refused::ParentDir));
+    }
+
+    #[test]
+    fn refuses_absolute_path() {
+        assert_eq!(check_relative("/etc/passwd"), Err(Refused::Absolute));
+    }
+
+    #[test]
+    fn refuses_backslash() {
+        assert_eq!(check_relative("a\\..\\b"), Err(Refused::Backslash));
+    }
+
+    #[test]
+    fn refuses_nul() {
+        assert_eq!(check_relative("a\0b"), Err(Refused::Nul));
+    }
+
+    #[test]
+    fn refuses_drive_letter() {
+        assert_eq!(check_relative("C:/Windows"), Err(Refused::DriveLetter));
+        assert_eq!(check_relative("c:x"), Err(Refused::DriveLetter));
+    }
+
+    #[test]
+    fn refuses_device_names() {
+        for name in ["CON", "nul.txt", "a/com1", "LPT9.log", "aux "] {
+            assert_eq!(check_relative(name), Err(Refused::DeviceName), "{name}");
+        }
+        for name in ["console.txt", "com0", "lpt10", "nully"] {
+            assert!(check_relative(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn refuses_empty_path() {
+        assert_eq!(check_relative(""), Err(Refused::Empty));
+        assert_eq!(check_relative("./"), Err(Refused::Empty));
+    }
+
+    #[test]
+    fn dots_inside_names_are_fine() {
+        assert!(check_relative("a..b/..c/d..").is_ok());
+    }
+
+    #[test]
+    fn trusted_path_must_be_absolute_without_parent() {
+        assert!(is_plain_absolute(Path::new("/srv/media/a.txt")));
+        assert!(!is_plain_absolute(Path::new("media/a.txt")));
+        assert!(!is_plain_absolute(Path::new("/srv/../etc/passwd")));
+    }
+}

@@ -1,0 +1,116 @@
+//! [`DownloadLayer`]: answers conditional requests, ranges and `HEAD` for
+//! every download response of the services it wraps.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use axum::extract::FromRequestParts;
+use axum::response::Response;
+use http::request::Parts;
+use http::Request;
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::conditional::Conditions;
+use crate::response::finish;
+
+/// Applies RFC 9110 conditional requests and ranges to every
+/// [`DownloadResponse`](crate::DownloadResponse) the inner service returns.
+///
+/// The layer only pre- and post-processes: it reads the request's method
+/// and conditional headers before calling the inner service, and rewrites a
+/// download response afterwards (304, 412, 206, 416, `HEAD`). Any other
+/// response passes through untouched.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use axum_download::{DownloadLayer, VirtualDownload};
+///
+/// let app: Router = Router::new()
+///     .route("/hello.txt", get(|| async { VirtualDownload::text("hello.txt", "hello") }))
+///     .layer(DownloadLayer::new());
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DownloadLayer {
+    _private: (),
+}
+
+impl DownloadLayer {
+    /// A layer answering conditions and ranges.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<S> Layer<S> for DownloadLayer {
+    type Service = DownloadService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        DownloadService { inner }
+    }
+}
+
+/// The service of [`DownloadLayer`].
+#[derive(Debug, Clone)]
+pub struct DownloadService<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for DownloadService<S>
+where
+    S: Service<Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let conditions = Conditions::new(request.method(), request.headers());
+        ResponseFuture {
+            inner: self.inner.call(request),
+            conditions: Some(conditions),
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`DownloadService`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        conditions: Option<Conditions>,
+    }
+}
+
+impl<F, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = ready!(this.inner.poll(cx))?;
+        let conditions = this.conditions.take().unwrap_or_default();
+        Poll::Ready(Ok(finish(response, &conditions)))
+    }
+}
+
+/// Captures the request's conditional and range headers in a handler, for
+/// [`DownloadResponse::respond_to`](crate::DownloadResponse::respond_to),
+/// when the app does not use [`DownloadLayer`].
+impl<S: Send + Sync> FromRequestParts<S> for Conditions {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Conditions::new(&parts.method, &parts.headers))
+    }
+}

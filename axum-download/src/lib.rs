@@ -1,0 +1,74 @@
+//! File downloads for [axum]: return a download from a handler and get the
+//! whole of HTTP right.
+//!
+//! Five download kinds resolve to one file model (metadata plus a lazy
+//! source of bytes) and from there to one [`DownloadResponse`]:
+//!
+//! | kind | what it serves |
+//! | --- | --- |
+//! | [`PathDownload`] | a local file, confined to a root directory |
+//! | [`StorageDownload`] | a name in a [`Storage`] ([`FileSystemStorage`] built in) |
+//! | [`ObjectDownload`] | the file attached to an application object ([`DownloadObject`]) |
+//! | [`HttpDownload`] | a remote URL, streamed through |
+//! | [`VirtualDownload`] | bytes, text or a generated stream |
+//!
+//! Every response gets `Content-Type`, `Content-Length`, a safe
+//! `Content-Disposition` (ASCII fallback plus RFC 8187 `filename*`), `ETag`,
+//! `Last-Modified` and `Accept-Ranges`. Behind [`DownloadLayer`] it also
+//! answers conditional requests (304, 412), ranges (206, multipart, 416) and
+//! `HEAD`, all decided by one RFC 9110 engine ([`decide`]). Files stream in
+//! bounded chunks read on the blocking pool, and a 304, a `HEAD` or an error
+//! never opens the file.
+//!
+//! ```no_run
+//! use axum::{extract::Path, routing::get, Router};
+//! use axum_download::{DownloadError, DownloadLayer, DownloadResponse, PathDownload};
+//!
+//! async fn download(Path(name): Path<String>) -> Result<DownloadResponse, DownloadError> {
+//!     PathDownload::from_root("media", &name).await
+//! }
+//!
+//! # async fn run() {
+//! let app = Router::new()
+//!     .route("/download/{*name}", get(download))
+//!     .layer(DownloadLayer::new());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await.unwrap();
+//! axum::serve(listener, app).await.unwrap();
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it enables |
+//! | --- | --- | --- |
+//! | `http-download` | yes | [`HttpDownload`], over reqwest |
+
+mod body;
+mod conditional;
+mod content_disposition;
+mod error;
+mod file;
+mod fs;
+#[cfg(feature = "http-download")]
+mod http_download;
+mod layer;
+mod object_download;
+mod path_download;
+mod response;
+mod storage;
+mod virtual_download;
+
+pub use conditional::{
+    decide, ByteRange, Conditions, Decision, ETag, Validators, MAX_RANGES, MAX_RANGE_SPECS,
+};
+pub use content_disposition::{content_disposition, Disposition};
+pub use error::DownloadError;
+pub use file::{ByteStream, DownloadFile, FileMeta, FileSource};
+#[cfg(feature = "http-download")]
+pub use http_download::{HttpDownload, DEFAULT_UPSTREAM_TIMEOUT};
+pub use layer::{DownloadLayer, DownloadService, ResponseFuture};
+pub use object_download::{DownloadObject, ObjectDownload, ObjectFile};
+pub use path_download::PathDownload;
+pub use response::{finish, DownloadResponse};
+pub use storage::{encode_path, FileSystemStorage, Storage, StorageDownload};
+pub use virtual_download::VirtualDownload;

@@ -1,0 +1,119 @@
+//! [`PathDownload`]: a file on the local file system.
+
+use std::future::{Future, IntoFuture};
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use crate::error::DownloadError;
+use crate::file::DownloadFile;
+use crate::fs::{self, Confinement, LocalFile};
+use crate::response::DownloadResponse;
+
+/// A download of a local file.
+///
+/// [`from_root`](Self::from_root) joins an untrusted relative path (from the
+/// URL) onto a root directory and answers `404 Not Found`, without touching
+/// the file, for every path that could leave the root:
+///
+/// - a `..` segment (also when it came percent-encoded, `%2e%2e`, since the
+///   router decodes before the handler sees it);
+/// - an absolute path (`/etc/passwd`);
+/// - a backslash (`..\secret`), a NUL byte;
+/// - a Windows drive letter (`C:`) or device name (`CON`, `nul.txt`);
+/// - a symbolic link that resolves outside the root, unless
+///   [`follow_symlinks_outside_root`](Self::follow_symlinks_outside_root)
+///   allows it.
+///
+/// A missing file, a directory, or anything that is not a regular file also
+/// answers 404. [`from_trusted_path`](Self::from_trusted_path) takes a path
+/// the application built itself.
+///
+/// Awaiting the builder reads the metadata (on the blocking pool); the
+/// bytes are only opened when the response body is sent.
+///
+/// ```
+/// use axum::extract::Path;
+/// use axum_download::{DownloadError, DownloadResponse, PathDownload};
+///
+/// async fn download(Path(name): Path<String>) -> Result<DownloadResponse, DownloadError> {
+///     PathDownload::from_root("/srv/media", &name).await
+/// }
+/// ```
+#[must_use]
+#[derive(Debug, Clone)]
+pub struct PathDownload {
+    target: Target,
+    confinement: Confinement,
+}
+
+#[derive(Debug, Clone)]
+enum Target {
+    Confined { root: PathBuf, untrusted: String },
+    Trusted(PathBuf),
+}
+
+impl PathDownload {
+    /// The file at `untrusted` (a relative path, typically from the URL)
+    /// under `root`, refused with 404 if it would leave `root`.
+    pub fn from_root(root: impl Into<PathBuf>, untrusted: impl Into<String>) -> Self {
+        Self {
+            target: Target::Confined {
+                root: root.into(),
+                untrusted: untrusted.into(),
+            },
+            confinement: Confinement::default(),
+        }
+    }
+
+    /// The file at `path`, which the application built and trusts. It must be
+    /// absolute and free of `..` segments, or the answer is 404.
+    pub fn from_trusted_path(path: impl Into<PathBuf>) -> Self {
+        Self {
+            target: Target::Trusted(path.into()),
+            confinement: Confinement::default(),
+        }
+    }
+
+    /// Serves symbolic links under the root that point outside it (refused
+    /// by default).
+    pub fn follow_symlinks_outside_root(mut self, follow: bool) -> Self {
+        self.confinement.follow_symlinks_outside = follow;
+        self
+    }
+
+    async fn resolve(self) -> Result<DownloadResponse, DownloadError> {
+        let confinement = self.confinement;
+        let (path, metadata) = fs::spawn_blocking(move || match self.target {
+            Target::Confined { root, untrusted } => {
+                fs::resolve_blocking(&root, &untrusted, confinement)
+            }
+            Target::Trusted(path) => {
+                if !fs::is_plain_absolute(&path) {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!("trusted path {} is not absolute", path.display()),
+                    ));
+                }
+                let metadata = fs::regular_file_metadata(&path)?;
+                Ok((path, metadata))
+            }
+        })
+        .await
+        .map_err(|err| DownloadError::from_io(&err))?;
+        let meta = fs::local_meta(&path, &metadata, None);
+        let source = LocalFile {
+            path,
+            size: metadata.len(),
+        };
+        Ok(DownloadResponse::new(DownloadFile::new(meta, source)))
+    }
+}
+
+impl IntoFuture for PathDownload {
+    type Output = Result<DownloadResponse, DownloadError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.resolve())
+    }
+}

@@ -1,0 +1,495 @@
+//! [`DownloadResponse`]: the headers computed once from the file model, and
+//! [`finish`], which answers a request's conditions and ranges.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use bytes::{BufMut, Bytes, BytesMut};
+use http::header::{self, HeaderName};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+
+use crate::body::{DownloadBody, Segment};
+use crate::conditional::{
+    decide, whole_seconds, ByteRange, Conditions, Decision, ETag, Validators,
+};
+use crate::content_disposition::{self, Disposition};
+use crate::file::{DownloadFile, FileMeta, FileSource};
+
+/// A download, ready to become a response.
+///
+/// Every download kind resolves to this: [`PathDownload`](crate::PathDownload),
+/// [`StorageDownload`](crate::StorageDownload),
+/// [`ObjectDownload`](crate::ObjectDownload),
+/// [`HttpDownload`](crate::HttpDownload) and
+/// [`VirtualDownload`](crate::VirtualDownload). Its builder methods change
+/// how the file is presented; headers set with [`header`](Self::header)
+/// win over the computed ones.
+///
+/// As a plain [`IntoResponse`] it answers `200` with the whole file (`HEAD`
+/// gets the headers only). Behind [`DownloadLayer`](crate::DownloadLayer), or
+/// through [`respond_to`](Self::respond_to), it also answers conditional
+/// requests (304/412) and ranges (206/416).
+///
+/// ```
+/// use axum_download::{DownloadResponse, VirtualDownload};
+///
+/// let download: DownloadResponse = VirtualDownload::text("notes.txt", "hello")
+///     .inline()
+///     .header("cache-control", "no-store");
+/// ```
+#[must_use]
+#[derive(Debug, Clone)]
+pub struct DownloadResponse {
+    file: DownloadFile,
+    disposition: Disposition,
+    content_type: Option<String>,
+    headers: HeaderMap,
+    /// Not 200 only for answers relayed from an upstream server.
+    status: StatusCode,
+}
+
+/// Carried in the response's extensions so the layer can answer ranges and
+/// conditions without the handler's help.
+#[derive(Clone)]
+pub(crate) struct PendingDownload {
+    pub(crate) file: Arc<DownloadFile>,
+    /// The computed Content-Type, reused for multipart parts.
+    pub(crate) content_type: HeaderValue,
+}
+
+impl DownloadResponse {
+    /// A download of `file`, as an attachment.
+    pub fn new(file: DownloadFile) -> Self {
+        Self {
+            file,
+            disposition: Disposition::Attachment,
+            content_type: None,
+            headers: HeaderMap::new(),
+            status: StatusCode::OK,
+        }
+    }
+
+    pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// The file's metadata.
+    #[must_use]
+    pub fn meta(&self) -> &FileMeta {
+        &self.file.meta
+    }
+
+    /// The file: metadata and source.
+    #[must_use]
+    pub fn file(&self) -> &DownloadFile {
+        &self.file
+    }
+
+    /// Asks the browser to display the file (`Content-Disposition: inline`),
+    /// keeping its file name for saving.
+    pub fn inline(mut self) -> Self {
+        self.disposition = Disposition::Inline;
+        self
+    }
+
+    /// Asks the browser to save the file (the default).
+    pub fn attachment(mut self) -> Self {
+        self.disposition = Disposition::Attachment;
+        self
+    }
+
+    /// The file name the client sees, instead of the file's own.
+    pub fn filename(mut self, name: impl Into<String>) -> Self {
+        self.file.meta.name = Some(name.into());
+        self
+    }
+
+    /// The `Content-Type`, used as given (include a charset if you want one).
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// The strong or weak entity tag the conditional engine compares.
+    pub fn etag(mut self, etag: ETag) -> Self {
+        self.file.meta.etag = Some(etag);
+        self
+    }
+
+    /// The modification time (`Last-Modified`).
+    pub fn last_modified(mut self, modified: SystemTime) -> Self {
+        self.file.meta.modified = Some(modified);
+        self
+    }
+
+    /// Adds a header that wins over the computed ones (`Cache-Control`,
+    /// `Set-Cookie`, your own). An invalid name or value is ignored and
+    /// logged, never a panic.
+    pub fn header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        K::Error: std::fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: std::fmt::Display,
+    {
+        match (name.try_into(), value.try_into()) {
+            (Ok(name), Ok(value)) => {
+                self.headers.append(name, value);
+            }
+            (Err(err), _) => tracing::warn!(%err, "ignored an invalid download header name"),
+            (_, Err(err)) => tracing::warn!(%err, "ignored an invalid download header value"),
+        }
+        self
+    }
+
+    /// The answer to a request with these `conditions`: the same as going
+    /// through [`DownloadLayer`](crate::DownloadLayer), for handlers that
+    /// capture [`Conditions`] themselves.
+    pub fn respond_to(self, conditions: &Conditions) -> Response {
+        finish(self.into_response(), conditions)
+    }
+
+    fn computed_content_type(&self) -> HeaderValue {
+        let meta = &self.file.meta;
+        let text = if let Some(explicit) = &self.content_type {
+            explicit.clone()
+        } else {
+            let mime = meta
+                .content_type
+                .clone()
+                .or_else(|| {
+                    meta.name
+                        .as_deref()
+                        .and_then(|n| mime_guess::from_path(n).first_raw())
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| "application/octet-stream".to_owned());
+            with_charset(mime, meta.charset.as_deref())
+        };
+        HeaderValue::from_str(&text).unwrap_or_else(|_| {
+            tracing::warn!(content_type = %text, "invalid content type, using application/octet-stream");
+            HeaderValue::from_static("application/octet-stream")
+        })
+    }
+
+    fn representation_headers(&self, content_type: &HeaderValue) -> HeaderMap {
+        let meta = &self.file.meta;
+        let mut headers = HeaderMap::with_capacity(10);
+        headers.insert(header::CONTENT_TYPE, content_type.clone());
+        if let Some(size) = meta.size {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+        }
+        headers.insert(
+            header::CONTENT_DISPOSITION,
+            content_disposition::header_value(self.disposition, meta.name.as_deref()),
+        );
+        if let Some(encoding) = meta.encoding.as_deref() {
+            match HeaderValue::from_str(encoding) {
+                Ok(value) => {
+                    headers.insert(header::CONTENT_ENCODING, value);
+                }
+                Err(_) => tracing::warn!(encoding, "ignored an invalid content encoding"),
+            }
+        }
+        if let Some(etag) = &meta.etag {
+            headers.insert(header::ETAG, etag.to_header_value());
+        }
+        if let Some(modified) = meta.modified {
+            headers.insert(header::LAST_MODIFIED, http_date(modified));
+        }
+        let ranges = self.file.source.ranges() && meta.size.is_some();
+        headers.insert(
+            header::ACCEPT_RANGES,
+            HeaderValue::from_static(if ranges { "bytes" } else { "none" }),
+        );
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers
+    }
+}
+
+impl IntoResponse for DownloadResponse {
+    fn into_response(self) -> Response {
+        let content_type = self.computed_content_type();
+        let mut headers = self.representation_headers(&content_type);
+        // The handler's own headers win.
+        let mut last: Option<HeaderName> = None;
+        for (name, value) in self.headers {
+            match name {
+                Some(name) => {
+                    headers.insert(name.clone(), value);
+                    last = Some(name);
+                }
+                None => {
+                    if let Some(name) = &last {
+                        headers.append(name.clone(), value);
+                    }
+                }
+            }
+        }
+        let size = self.file.meta.size;
+        let status = self.status;
+        // Only 200 and a relayed 206 have a body; a relayed 304, 412 or 416
+        // carries its validators (and Content-Range) alone.
+        let has_body = status == StatusCode::OK || status == StatusCode::PARTIAL_CONTENT;
+        let body = if has_body {
+            file_body(&self.file.source, None, size)
+        } else {
+            Body::empty()
+        };
+        let mut response = Response::new(body);
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        if status == StatusCode::OK {
+            response.extensions_mut().insert(PendingDownload {
+                file: Arc::new(self.file),
+                content_type,
+            });
+        } else if !has_body {
+            let headers = response.headers_mut();
+            let content_range = headers.remove(header::CONTENT_RANGE);
+            strip_representation(headers);
+            if status != StatusCode::NOT_MODIFIED {
+                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0u64));
+            }
+            if let Some(content_range) = content_range {
+                headers.insert(header::CONTENT_RANGE, content_range);
+            }
+        }
+        response
+    }
+}
+
+fn file_body(
+    source: &Arc<dyn FileSource>,
+    range: Option<ByteRange>,
+    expected: Option<u64>,
+) -> Body {
+    Body::new(DownloadBody::new(vec![Segment::File {
+        source: source.clone(),
+        range,
+        expected,
+    }]))
+}
+
+/// Adds `charset` (default `utf-8`) to textual types that have none; other
+/// types (`image/png`) never get one.
+fn with_charset(mime: String, charset: Option<&str>) -> String {
+    let lower = mime.to_ascii_lowercase();
+    if lower.contains("charset=") || !is_textual(&lower) {
+        return mime;
+    }
+    format!("{mime}; charset={}", charset.unwrap_or("utf-8"))
+}
+
+fn is_textual(mime: &str) -> bool {
+    let essence = mime.split(';').next().unwrap_or("").trim();
+    essence.starts_with("text/")
+        || essence.ends_with("+xml")
+        || essence.ends_with("+json")
+        || matches!(
+            essence,
+            "application/json" | "application/javascript" | "application/xml"
+        )
+}
+
+pub(crate) fn http_date(time: SystemTime) -> HeaderValue {
+    let text = httpdate::fmt_http_date(whole_seconds(time));
+    HeaderValue::from_str(&text)
+        .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
+}
+
+/// Headers that describe the body, dropped from answers without one.
+fn strip_representation(headers: &mut HeaderMap) {
+    for name in [
+        header::CONTENT_TYPE,
+        header::CONTENT_LENGTH,
+        header::CONTENT_ENCODING,
+        header::CONTENT_DISPOSITION,
+        header::CONTENT_RANGE,
+    ] {
+        headers.remove(name);
+    }
+}
+
+/// The validators as the response states them, so a handler's own `ETag`
+/// or `Last-Modified` header is what gets compared.
+fn response_validators(headers: &HeaderMap) -> Validators {
+    Validators {
+        etag: headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .and_then(ETag::parse),
+        last_modified: headers
+            .get(header::LAST_MODIFIED)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok()),
+    }
+}
+
+/// Answers `conditions` for a response made from a [`DownloadResponse`]:
+/// 304 or 412 for preconditions, 206 or 416 for ranges, headers only for
+/// `HEAD`. Any other response is returned unchanged.
+///
+/// [`DownloadLayer`](crate::DownloadLayer) calls this for every response;
+/// call it yourself only when you capture [`Conditions`] in a handler.
+pub fn finish(mut response: Response, conditions: &Conditions) -> Response {
+    let Some(pending) = response.extensions_mut().remove::<PendingDownload>() else {
+        return response;
+    };
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let head = conditions.method() == Method::HEAD;
+    let meta = &pending.file.meta;
+    let source = &pending.file.source;
+    let decision = decide(
+        conditions,
+        &response_validators(response.headers()),
+        meta.size,
+        source.ranges(),
+    );
+    let (mut parts, body) = response.into_parts();
+    let headers = &mut parts.headers;
+    let body = match decision {
+        Decision::Full => body,
+        Decision::NotModified => {
+            parts.status = StatusCode::NOT_MODIFIED;
+            strip_representation(headers);
+            Body::empty()
+        }
+        Decision::PreconditionFailed => {
+            parts.status = StatusCode::PRECONDITION_FAILED;
+            strip_representation(headers);
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0u64));
+            Body::empty()
+        }
+        Decision::RangeNotSatisfiable => {
+            parts.status = StatusCode::RANGE_NOT_SATISFIABLE;
+            strip_representation(headers);
+            let length = meta.size.unwrap_or(0);
+            headers.insert(
+                header::CONTENT_RANGE,
+                header_value(format!("bytes */{length}")),
+            );
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0u64));
+            Body::empty()
+        }
+        Decision::Partial(range) => {
+            let length = meta.size.unwrap_or(0);
+            parts.status = StatusCode::PARTIAL_CONTENT;
+            headers.insert(
+                header::CONTENT_RANGE,
+                header_value(range.content_range(length)),
+            );
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(range.len()));
+            file_body(source, Some(range), Some(range.len()))
+        }
+        Decision::MultiPart(ranges) => {
+            let length = meta.size.unwrap_or(0);
+            let boundary = boundary();
+            let segments =
+                multipart_segments(source, &ranges, length, &pending.content_type, &boundary);
+            let body = DownloadBody::new(segments);
+            let total = http_body::Body::size_hint(&body).exact().unwrap_or(0);
+            parts.status = StatusCode::PARTIAL_CONTENT;
+            headers.insert(
+                header::CONTENT_TYPE,
+                header_value(format!("multipart/byteranges; boundary={boundary}")),
+            );
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
+            Body::new(body)
+        }
+    };
+    let body = if head { Body::empty() } else { body };
+    Response::from_parts(parts, body)
+}
+
+fn header_value(text: String) -> HeaderValue {
+    HeaderValue::try_from(text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn multipart_segments(
+    source: &Arc<dyn FileSource>,
+    ranges: &[ByteRange],
+    length: u64,
+    content_type: &HeaderValue,
+    boundary: &str,
+) -> Vec<Segment> {
+    let mut segments = Vec::with_capacity(ranges.len() * 2 + 1);
+    for range in ranges {
+        let mut head = BytesMut::with_capacity(128);
+        head.put_slice(b"\r\n--");
+        head.put_slice(boundary.as_bytes());
+        head.put_slice(b"\r\nContent-Type: ");
+        head.put_slice(content_type.as_bytes());
+        head.put_slice(b"\r\nContent-Range: ");
+        head.put_slice(range.content_range(length).as_bytes());
+        head.put_slice(b"\r\n\r\n");
+        segments.push(Segment::Bytes(head.freeze()));
+        segments.push(Segment::File {
+            source: source.clone(),
+            range: Some(*range),
+            expected: Some(range.len()),
+        });
+    }
+    segments.push(Segment::Bytes(Bytes::from(format!(
+        "\r\n--{boundary}--\r\n"
+    ))));
+    segments
+}
+
+/// A multipart boundary unlikely to occur in any file: the time and a
+/// process-wide counter, mixed.
+fn boundary() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // splitmix64: spreads the bits so consecutive boundaries look unrelated.
+    let mut x = nanos ^ count.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    format!("axum-download-{x:016x}{count:08x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charset_added_to_text_types_only() {
+        assert_eq!(
+            with_charset("text/plain".into(), None),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(with_charset("image/png".into(), None), "image/png");
+        assert_eq!(
+            with_charset("text/plain".into(), Some("iso-8859-1")),
+            "text/plain; charset=iso-8859-1"
+        );
+        assert_eq!(with_charset("image/png".into(), Some("utf-8")), "image/png");
+        assert_eq!(
+            with_charset("application/json".into(), None),
+            "application/json; charset=utf-8"
+        );
+        assert_eq!(
+            with_charset("text/plain; charset=ascii".into(), None),
+            "text/plain; charset=ascii"
+        );
+    }
+
+    #[test]
+    fn boundaries_differ() {
+        assert_ne!(boundary(), boundary());
+    }
+}

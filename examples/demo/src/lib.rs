@@ -1,0 +1,357 @@
+//! The axum-download reference application: every download kind on one
+//! router, as `shared/demo-contract.md` describes.
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo run --release -p demo -- [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL]
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::routing::get;
+use axum::Router;
+use axum_download::{
+    encode_path, Conditions, DownloadError, DownloadLayer, DownloadObject, DownloadResponse,
+    FileSystemStorage, HttpDownload, ObjectDownload, ObjectFile, PathDownload, Storage,
+    StorageDownload, VirtualDownload,
+};
+use bytes::Bytes;
+use serde::Deserialize;
+
+mod rfc3339;
+
+/// What the demo serves, from its command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// The directory served.
+    pub media_root: PathBuf,
+    /// Base URL of `/http/` downloads; `None` means the demo's own `/path/`.
+    pub upstream: Option<String>,
+}
+
+/// The media shipped with the demo.
+pub fn default_media_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("media")
+}
+
+const USAGE: &str = "usage: demo [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL]";
+
+impl Config {
+    /// Parses the command line (without the program name).
+    pub fn from_args<I>(args: I) -> Result<Self, String>
+    where
+        I: IntoIterator<Item = String>,
+    {
+        let mut config = Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            media_root: default_media_root(),
+            upstream: None,
+        };
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let (name, inline) = match flag.split_once('=') {
+                Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
+                None => (flag.clone(), None),
+            };
+            if name == "--help" || name == "-h" {
+                return Err(USAGE.to_owned());
+            }
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| args.next())
+                    .ok_or_else(|| format!("{name} needs a value; {USAGE}"))
+            };
+            match name.as_str() {
+                "--addr" => {
+                    let text = value()?;
+                    config.addr = text.parse().map_err(|_| {
+                        format!("--addr: {text:?} is not an address like 127.0.0.1:8000")
+                    })?;
+                }
+                "--media-root" => config.media_root = PathBuf::from(value()?),
+                "--upstream" => {
+                    let url = value()?;
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        return Err(format!(
+                            "--upstream: {url:?} is not an http:// or https:// URL"
+                        ));
+                    }
+                    config.upstream = Some(url.trim_end_matches('/').to_owned());
+                }
+                _ => return Err(format!("unknown flag {flag:?}; {USAGE}")),
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// One entry of `documents.json`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentEntry {
+    slug: String,
+    file: String,
+    basename: Option<String>,
+    mime_type: Option<String>,
+    modified: Option<String>,
+}
+
+/// A document served by `/object/{slug}`.
+#[derive(Clone)]
+struct Document {
+    storage: Arc<dyn Storage>,
+    file: String,
+    basename: Option<String>,
+    mime_type: Option<String>,
+    modified: Option<SystemTime>,
+}
+
+impl DownloadObject for Document {
+    fn file(&self) -> Option<ObjectFile> {
+        Some(ObjectFile {
+            storage: self.storage.clone(),
+            name: self.file.clone(),
+        })
+    }
+
+    fn basename(&self) -> Option<String> {
+        self.basename.clone()
+    }
+
+    fn mime_type(&self) -> Option<String> {
+        self.mime_type.clone()
+    }
+
+    fn modified(&self) -> Option<SystemTime> {
+        self.modified
+    }
+}
+
+/// Where `/object/` finds its documents.
+#[derive(Clone)]
+enum Documents {
+    /// From `documents.json`.
+    Listed(Arc<Vec<(String, Document)>>),
+    /// One per regular file at the top of the media root, slug = file name.
+    TopLevelFiles,
+}
+
+#[derive(Clone)]
+struct AppState {
+    media_root: Arc<PathBuf>,
+    storage: Arc<dyn Storage>,
+    documents: Documents,
+    upstream: Arc<str>,
+}
+
+/// Checks the media root and loads `documents.json` when present: the
+/// start-up errors the demo reports before listening.
+pub struct Prepared {
+    state: AppState,
+}
+
+impl Prepared {
+    /// Validates `config` for a server reachable at `local_addr`.
+    pub fn new(config: &Config, local_addr: SocketAddr) -> Result<Self, String> {
+        let root = &config.media_root;
+        let meta = std::fs::metadata(root)
+            .map_err(|err| format!("--media-root {}: {err}", root.display()))?;
+        if !meta.is_dir() {
+            return Err(format!("--media-root {}: not a directory", root.display()));
+        }
+        std::fs::read_dir(root).map_err(|err| format!("--media-root {}: {err}", root.display()))?;
+        let storage: Arc<dyn Storage> =
+            Arc::new(FileSystemStorage::new(root.clone()).base_url("/media/"));
+        let documents = load_documents(root, &storage)?;
+        let upstream = config
+            .upstream
+            .clone()
+            .unwrap_or_else(|| format!("http://{local_addr}/path"));
+        Ok(Self {
+            state: AppState {
+                media_root: Arc::new(root.clone()),
+                storage,
+                documents,
+                upstream: upstream.into(),
+            },
+        })
+    }
+
+    /// The demo's router.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/path/{*name}", get(path_download))
+            .route("/inline/{*name}", get(inline_download))
+            .route("/storage/{*name}", get(storage_download))
+            .route("/object/{slug}", get(object_download))
+            .route("/http/{*name}", get(http_download))
+            .route("/virtual/hello-world.txt", get(virtual_hello))
+            .route("/virtual/stream", get(virtual_stream))
+            .layer(DownloadLayer::new())
+            .with_state(self.state)
+    }
+}
+
+fn load_documents(root: &Path, storage: &Arc<dyn Storage>) -> Result<Documents, String> {
+    let path = root.join("documents.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Documents::TopLevelFiles)
+        }
+        Err(err) => return Err(format!("{}: {err}", path.display())),
+    };
+    let entries: Vec<DocumentEntry> =
+        serde_json::from_str(&text).map_err(|err| format!("{}: {err}", path.display()))?;
+    let mut documents = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.into_iter().enumerate() {
+        let modified = match entry.modified.as_deref() {
+            None => None,
+            Some(text) => Some(rfc3339::parse(text).ok_or_else(|| {
+                format!(
+                    "{}: document {} (\"{}\"): modified {text:?} is not an RFC 3339 time",
+                    path.display(),
+                    index + 1,
+                    entry.slug
+                )
+            })?),
+        };
+        documents.push((
+            entry.slug,
+            Document {
+                storage: storage.clone(),
+                file: entry.file,
+                basename: entry.basename,
+                mime_type: entry.mime_type,
+                modified,
+            },
+        ));
+    }
+    Ok(Documents::Listed(Arc::new(documents)))
+}
+
+type Download = Result<DownloadResponse, DownloadError>;
+
+async fn path_download(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Download {
+    PathDownload::from_root(state.media_root.as_path(), name).await
+}
+
+async fn inline_download(
+    State(state): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+) -> Download {
+    Ok(PathDownload::from_root(state.media_root.as_path(), name)
+        .await?
+        .inline())
+}
+
+async fn storage_download(
+    State(state): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+) -> Download {
+    StorageDownload::new(state.storage, name).await
+}
+
+async fn object_download(
+    State(state): State<AppState>,
+    UrlPath(slug): UrlPath<String>,
+) -> Download {
+    let document = match &state.documents {
+        Documents::Listed(list) => list
+            .iter()
+            .find(|(s, _)| *s == slug)
+            .map(|(_, doc)| doc.clone()),
+        Documents::TopLevelFiles => Some(Document {
+            storage: state.storage.clone(),
+            file: slug,
+            basename: None,
+            mime_type: None,
+            modified: None,
+        }),
+    };
+    ObjectDownload::new(document.as_ref()).await
+}
+
+async fn http_download(
+    State(state): State<AppState>,
+    conditions: Conditions,
+    UrlPath(name): UrlPath<String>,
+) -> Download {
+    HttpDownload::new(format!("{}/{}", state.upstream, encode_path(&name)))
+        .forward(&conditions)
+        .await
+}
+
+async fn virtual_hello() -> DownloadResponse {
+    VirtualDownload::text("hello-world.txt", "Hello world!\n")
+}
+
+#[derive(Debug, Deserialize)]
+struct StreamQuery {
+    size: Option<u64>,
+}
+
+/// Bytes per generated chunk.
+const STREAM_CHUNK: u64 = 64 * 1024;
+
+async fn virtual_stream(Query(query): Query<StreamQuery>) -> DownloadResponse {
+    let size = query.size.unwrap_or(0);
+    // Chunks always start at a multiple of 10, so each is a slice of one pattern.
+    let pattern: Bytes = "0123456789".repeat((STREAM_CHUNK / 10) as usize).into();
+    let step = pattern.len() as u64;
+    let chunks = futures_util::stream::iter((0..size.div_ceil(step)).map(move |i| {
+        let len = (size - i * step).min(step) as usize;
+        Ok::<Bytes, std::convert::Infallible>(pattern.slice(..len))
+    }));
+    VirtualDownload::stream("stream.bin", chunks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Config, String> {
+        Config::from_args(list.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn defaults() {
+        let config = args(&[]).unwrap();
+        assert_eq!(config.addr, SocketAddr::from(([127, 0, 0, 1], 8000)));
+        assert_eq!(config.media_root, default_media_root());
+        assert_eq!(config.upstream, None);
+    }
+
+    #[test]
+    fn flags_with_space_or_equals() {
+        let config = args(&[
+            "--addr",
+            "127.0.0.1:9",
+            "--media-root=/tmp",
+            "--upstream",
+            "http://h/x/",
+        ])
+        .unwrap();
+        assert_eq!(config.addr.port(), 9);
+        assert_eq!(config.media_root, PathBuf::from("/tmp"));
+        assert_eq!(config.upstream.as_deref(), Some("http://h/x"));
+    }
+
+    #[test]
+    fn bad_flags_are_errors() {
+        assert!(args(&["--nope"]).unwrap_err().contains("unknown flag"));
+        assert!(args(&["--addr"]).unwrap_err().contains("needs a value"));
+        assert!(args(&["--addr", "here"]).unwrap_err().contains("--addr"));
+        assert!(args(&["--upstream", "ftp://x"])
+            .unwrap_err()
+            .contains("--upstream"));
+    }
+}

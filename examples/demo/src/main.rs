@@ -1,0 +1,34 @@
+//! The axum-download demo server. Run with `cargo run --release -p demo`.
+
+use std::process::ExitCode;
+
+use demo::{Config, Prepared};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("demo: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let config = Config::from_args(std::env::args().skip(1))?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|err| format!("--addr {}: {err}", config.addr))?;
+    let local = listener
+        .local_addr()
+        .map_err(|err| format!("--addr {}: {err}", config.addr))?;
+    let app = Prepared::new(&config, local)?.router();
+    println!("listening on http://{local}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|err| format!("server error: {err}"))
+}
