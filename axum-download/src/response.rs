@@ -305,10 +305,11 @@ pub(crate) fn http_date(time: SystemTime) -> HeaderValue {
 }
 
 /// Headers that describe the body, dropped from answers without one.
+/// `Content-Length` stays: a 304 may state the length a 200 would have
+/// (RFC 9110 section 8.6), and the other answers set it to 0.
 fn strip_representation(headers: &mut HeaderMap) {
     for name in [
         header::CONTENT_TYPE,
-        header::CONTENT_LENGTH,
         header::CONTENT_ENCODING,
         header::CONTENT_DISPOSITION,
         header::CONTENT_RANGE,
