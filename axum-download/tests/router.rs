@@ -81,7 +81,7 @@ async fn body(response: Response) -> Vec<u8> {
         .to_vec()
 }
 
-fn header_of<'a>(response: &'a Response, name: header::HeaderName) -> &'a str {
+fn header_of(response: &Response, name: header::HeaderName) -> &str {
     response
         .headers()
         .get(&name)
