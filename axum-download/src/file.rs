@@ -44,6 +44,10 @@ pub struct FileMeta {
     pub url: Option<String>,
     /// The file's path on the local file system, when it has one.
     pub local_path: Option<PathBuf>,
+    /// The file's path relative to its root directory or storage, `/`
+    /// separated (`docs/a.pdf`): what a hand-off rule without a source
+    /// appends to its destination.
+    pub relative_path: Option<String>,
 }
 
 impl FileMeta {

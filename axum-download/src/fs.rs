@@ -97,6 +97,30 @@ pub(crate) struct Confinement {
     pub(crate) follow_symlinks_outside: bool,
 }
 
+/// A file found under a root.
+pub(crate) struct Resolved {
+    pub(crate) path: PathBuf,
+    pub(crate) metadata: Metadata,
+    /// The checked relative path, normalised (`a//./b` is `a/b`).
+    pub(crate) relative: String,
+}
+
+impl Resolved {
+    /// The file model; the client file name is the last segment.
+    pub(crate) fn meta(&self) -> FileMeta {
+        let mut meta = local_meta(&self.path, &self.metadata);
+        meta.relative_path = Some(self.relative.clone());
+        meta
+    }
+
+    pub(crate) fn source(&self) -> LocalFile {
+        LocalFile {
+            path: self.path.clone(),
+            size: self.metadata.len(),
+        }
+    }
+}
+
 /// Resolves `untrusted` under `root` and stats it: blocking, run it on the
 /// blocking pool. Any failure is `NotFound`: a refused path and a missing
 /// file look the same to the client.
@@ -104,8 +128,9 @@ pub(crate) fn resolve_blocking(
     root: &Path,
     untrusted: &str,
     confinement: Confinement,
-) -> io::Result<(PathBuf, Metadata)> {
+) -> io::Result<Resolved> {
     let segments = check_relative(untrusted).map_err(|r| r.into_io(untrusted))?;
+    let relative = segments.join("/");
     let mut path = root.to_path_buf();
     path.extend(segments);
     if !confinement.follow_symlinks_outside {
@@ -116,7 +141,11 @@ pub(crate) fn resolve_blocking(
         }
     }
     let metadata = regular_file_metadata(&path)?;
-    Ok((path, metadata))
+    Ok(Resolved {
+        path,
+        metadata,
+        relative,
+    })
 }
 
 /// The metadata of a regular file (following links); anything else is `NotFound`.
@@ -145,9 +174,9 @@ pub(crate) fn is_plain_absolute(path: &Path) -> bool {
 }
 
 /// The file model of a local file.
-pub(crate) fn local_meta(path: &Path, metadata: &Metadata, name: Option<String>) -> FileMeta {
+pub(crate) fn local_meta(path: &Path, metadata: &Metadata) -> FileMeta {
     FileMeta {
-        name: name.or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned())),
+        name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
         size: Some(metadata.len()),
         modified: metadata.modified().ok(),
         etag: Some(file_etag(metadata)),

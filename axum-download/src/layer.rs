@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use axum::extract::FromRequestParts;
@@ -15,7 +16,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::conditional::Conditions;
-use crate::response::finish;
+use crate::response::finish_with_settings;
+use crate::settings::DownloadSettings;
 
 /// Applies RFC 9110 conditional requests and ranges to every
 /// [`DownloadResponse`](crate::DownloadResponse) the inner service returns.
@@ -33,16 +35,25 @@ use crate::response::finish;
 ///     .route("/hello.txt", get(|| async { VirtualDownload::text("hello.txt", "hello") }))
 ///     .layer(DownloadLayer::new());
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct DownloadLayer {
-    _private: (),
+    settings: Arc<DownloadSettings>,
 }
 
 impl DownloadLayer {
-    /// A layer answering conditions and ranges.
+    /// A layer answering conditions and ranges, handing nothing off.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A layer that also hands downloads off to the reverse proxy by the
+    /// rules of `settings` (validate them first, at start-up).
+    #[must_use]
+    pub fn with_settings(settings: impl Into<Arc<DownloadSettings>>) -> Self {
+        Self {
+            settings: settings.into(),
+        }
     }
 }
 
@@ -50,7 +61,10 @@ impl<S> Layer<S> for DownloadLayer {
     type Service = DownloadService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        DownloadService { inner }
+        DownloadService {
+            inner,
+            settings: self.settings.clone(),
+        }
     }
 }
 
@@ -58,6 +72,7 @@ impl<S> Layer<S> for DownloadLayer {
 #[derive(Debug, Clone)]
 pub struct DownloadService<S> {
     inner: S,
+    settings: Arc<DownloadSettings>,
 }
 
 impl<S, B> Service<Request<B>> for DownloadService<S>
@@ -77,6 +92,7 @@ where
         ResponseFuture {
             inner: self.inner.call(request),
             conditions: Some(conditions),
+            settings: self.settings.clone(),
         }
     }
 }
@@ -87,6 +103,7 @@ pin_project! {
         #[pin]
         inner: F,
         conditions: Option<Conditions>,
+        settings: Arc<DownloadSettings>,
     }
 }
 
@@ -100,7 +117,11 @@ where
         let this = self.project();
         let response = ready!(this.inner.poll(cx))?;
         let conditions = this.conditions.take().unwrap_or_default();
-        Poll::Ready(Ok(finish(response, &conditions)))
+        Poll::Ready(Ok(finish_with_settings(
+            response,
+            &conditions,
+            this.settings,
+        )))
     }
 }
 

@@ -53,8 +53,10 @@ mod fs;
 mod http_download;
 mod layer;
 mod object_download;
+mod offload;
 mod path_download;
 mod response;
+mod settings;
 mod storage;
 mod virtual_download;
 
@@ -68,7 +70,12 @@ pub use file::{ByteStream, DownloadFile, FileMeta, FileSource};
 pub use http_download::{HttpDownload, DEFAULT_UPSTREAM_TIMEOUT};
 pub use layer::{DownloadLayer, DownloadService, ResponseFuture};
 pub use object_download::{DownloadObject, ObjectDownload, ObjectFile};
+pub use offload::{
+    hand_off, Backend, Expires, HandOff, LimitRate, Rule, RuleError, X_ACCEL_BUFFERING,
+    X_ACCEL_CHARSET, X_ACCEL_EXPIRES, X_ACCEL_LIMIT_RATE, X_ACCEL_REDIRECT, X_SENDFILE,
+};
 pub use path_download::PathDownload;
-pub use response::{finish, DownloadResponse};
+pub use response::{finish, finish_with_settings, DownloadResponse};
+pub use settings::{DownloadSettings, SettingsError};
 pub use storage::{encode_path, FileSystemStorage, Storage, StorageDownload};
 pub use virtual_download::VirtualDownload;

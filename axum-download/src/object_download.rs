@@ -154,6 +154,7 @@ impl ObjectDownload {
             }
             meta.url = file.storage.url(&file.name);
             meta.local_path = file.storage.path(&file.name);
+            meta.relative_path = Some(file.name.clone());
             meta
         } else {
             let stored = file
@@ -166,6 +167,9 @@ impl ObjectDownload {
         let mut meta = meta;
         if meta.name.is_none() {
             meta.name = crate::content_disposition::basename(&file.name).map(str::to_owned);
+        }
+        if meta.relative_path.is_none() {
+            meta.relative_path = Some(file.name.clone());
         }
         let source = StorageSource {
             storage: file.storage,
@@ -188,6 +192,7 @@ fn overlay(known: FileMeta, stored: FileMeta) -> FileMeta {
         etag: stored.etag.or(known.etag),
         url: stored.url,
         local_path: stored.local_path,
+        relative_path: stored.relative_path,
     }
 }
 

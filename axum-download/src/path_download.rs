@@ -83,9 +83,10 @@ impl PathDownload {
 
     async fn resolve(self) -> Result<DownloadResponse, DownloadError> {
         let confinement = self.confinement;
-        let (path, metadata) = fs::spawn_blocking(move || match self.target {
+        let (meta, source) = fs::spawn_blocking(move || match self.target {
             Target::Confined { root, untrusted } => {
-                fs::resolve_blocking(&root, &untrusted, confinement)
+                let resolved = fs::resolve_blocking(&root, &untrusted, confinement)?;
+                Ok((resolved.meta(), resolved.source()))
             }
             Target::Trusted(path) => {
                 if !fs::is_plain_absolute(&path) {
@@ -95,16 +96,18 @@ impl PathDownload {
                     ));
                 }
                 let metadata = fs::regular_file_metadata(&path)?;
-                Ok((path, metadata))
+                let meta = fs::local_meta(&path, &metadata);
+                Ok((
+                    meta,
+                    LocalFile {
+                        path,
+                        size: metadata.len(),
+                    },
+                ))
             }
         })
         .await
         .map_err(|err| DownloadError::from_io(&err))?;
-        let meta = fs::local_meta(&path, &metadata, None);
-        let source = LocalFile {
-            path,
-            size: metadata.len(),
-        };
         Ok(DownloadResponse::new(DownloadFile::new(meta, source)))
     }
 }

@@ -16,6 +16,8 @@ use crate::conditional::{
 };
 use crate::content_disposition::{self, Disposition};
 use crate::file::{DownloadFile, FileMeta, FileSource};
+use crate::offload::hand_off;
+use crate::settings::DownloadSettings;
 
 /// A download, ready to become a response.
 ///
@@ -71,6 +73,7 @@ impl DownloadResponse {
         }
     }
 
+    #[cfg_attr(not(feature = "http-download"), allow(dead_code))]
     pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
         self.status = status;
         self
@@ -339,7 +342,24 @@ fn response_validators(headers: &HeaderMap) -> Validators {
 ///
 /// [`DownloadLayer`](crate::DownloadLayer) calls this for every response;
 /// call it yourself only when you capture [`Conditions`] in a handler.
-pub fn finish(mut response: Response, conditions: &Conditions) -> Response {
+pub fn finish(response: Response, conditions: &Conditions) -> Response {
+    finish_with_settings(response, conditions, &NO_HAND_OFF)
+}
+
+static NO_HAND_OFF: DownloadSettings = DownloadSettings {
+    backend: crate::offload::Backend::Development,
+    rules: Vec::new(),
+};
+
+/// [`finish`] with hand-off: after the preconditions (a 304 or 412 is
+/// still answered by the application), the first rule of `settings` that
+/// matches the file turns the response into a hand-off to the proxy;
+/// otherwise ranges are answered as usual.
+pub fn finish_with_settings(
+    mut response: Response,
+    conditions: &Conditions,
+    settings: &DownloadSettings,
+) -> Response {
     let Some(pending) = response.extensions_mut().remove::<PendingDownload>() else {
         return response;
     };
@@ -355,6 +375,15 @@ pub fn finish(mut response: Response, conditions: &Conditions) -> Response {
         meta.size,
         source.ranges(),
     );
+    if !matches!(
+        decision,
+        Decision::NotModified | Decision::PreconditionFailed
+    ) && source.ranges()
+    {
+        if let Some(target) = settings.target(meta) {
+            return hand_off(response, &target);
+        }
+    }
     let (mut parts, body) = response.into_parts();
     let headers = &mut parts.headers;
     let body = match decision {
@@ -407,8 +436,22 @@ pub fn finish(mut response: Response, conditions: &Conditions) -> Response {
             Body::new(body)
         }
     };
-    let body = if head { Body::empty() } else { body };
+    let body = if head {
+        head_body(&parts.headers)
+    } else {
+        body
+    };
     Response::from_parts(parts, body)
+}
+
+/// No body for `HEAD`. When the length is not known, the empty body must
+/// not claim an exact size either, or a `Content-Length: 0` gets added.
+fn head_body(headers: &HeaderMap) -> Body {
+    if headers.contains_key(header::CONTENT_LENGTH) {
+        Body::empty()
+    } else {
+        Body::from_stream(futures_util::stream::empty::<Result<Bytes, std::io::Error>>())
+    }
 }
 
 fn header_value(text: String) -> HeaderValue {

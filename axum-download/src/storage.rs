@@ -12,7 +12,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use crate::conditional::ByteRange;
 use crate::error::DownloadError;
 use crate::file::{ByteStream, DownloadFile, FileMeta, FileSource};
-use crate::fs::{self, Confinement, LocalFile};
+use crate::fs::{self, Confinement};
 use crate::response::DownloadResponse;
 
 /// Where named files live: a directory, a bucket, a database.
@@ -136,12 +136,12 @@ impl Storage for FileSystemStorage {
         let untrusted = name.to_owned();
         let confinement = self.confinement;
         Box::pin(async move {
-            let (path, metadata) = fs::spawn_blocking(move || {
+            let resolved = fs::spawn_blocking(move || {
                 fs::resolve_blocking(&location, &untrusted, confinement)
             })
             .await?;
-            let mut meta = fs::local_meta(&path, &metadata, None);
-            meta.url = self.url(name);
+            let mut meta = resolved.meta();
+            meta.url = self.url(&resolved.relative);
             Ok(meta)
         })
     }
@@ -155,16 +155,11 @@ impl Storage for FileSystemStorage {
         let untrusted = name.to_owned();
         let confinement = self.confinement;
         Box::pin(async move {
-            let (path, metadata) = fs::spawn_blocking(move || {
+            let resolved = fs::spawn_blocking(move || {
                 fs::resolve_blocking(&location, &untrusted, confinement)
             })
             .await?;
-            LocalFile {
-                path,
-                size: metadata.len(),
-            }
-            .open(range)
-            .await
+            resolved.source().open(range).await
         })
     }
 
@@ -242,6 +237,9 @@ impl StorageDownload {
             .map_err(|err| DownloadError::from_io(&err))?;
         if meta.name.is_none() {
             meta.name = crate::content_disposition::basename(&self.name).map(str::to_owned);
+        }
+        if meta.relative_path.is_none() {
+            meta.relative_path = Some(self.name.clone());
         }
         let source = StorageSource {
             storage: self.storage,

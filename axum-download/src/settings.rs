@@ -1,0 +1,265 @@
+//! [`DownloadSettings`]: the default backend and the hand-off rules, the
+//! mirror of DOWNLOADVIEW_BACKEND and DOWNLOADVIEW_RULES.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::file::FileMeta;
+use crate::offload::{Backend, HandOff, Rule};
+
+/// The download settings an application keeps in its state and gives to
+/// [`DownloadLayer::with_settings`](crate::DownloadLayer::with_settings).
+///
+/// Load them from TOML or JSON and [`validate`](Self::validate) them at
+/// start-up; errors name the rule and the key.
+///
+/// ```
+/// use axum_download::{Backend, DownloadSettings};
+///
+/// let settings = DownloadSettings::from_toml(r#"
+///     backend = "nginx"
+///
+///     [[rules]]
+///     source_url = "/media/optimized/"
+///     destination_url = "/x-accel/"
+///     expires = 3600
+/// "#).unwrap();
+/// assert_eq!(settings.backend, Backend::Nginx);
+///
+/// let bad = DownloadSettings::from_json(r#"{"rules": [{"source_dir": "media", "destination_url": "/x/"}]}"#);
+/// assert_eq!(
+///     bad.unwrap_err().to_string(),
+///     "rule 1: `source_dir` must be absolute, not \"media\""
+/// );
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DownloadSettings {
+    /// The backend of rules that do not name one (DOWNLOADVIEW_BACKEND).
+    #[serde(default)]
+    pub backend: Backend,
+    /// The rules, tried in order; the first that matches wins
+    /// (DOWNLOADVIEW_RULES).
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// Settings that could not be loaded or are invalid.
+#[derive(Debug)]
+pub struct SettingsError {
+    message: String,
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+impl SettingsError {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+impl DownloadSettings {
+    /// Settings with a default backend and no rules.
+    #[must_use]
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            rules: Vec::new(),
+        }
+    }
+
+    /// Adds a rule after the existing ones.
+    #[must_use]
+    pub fn rule(mut self, rule: Rule) -> Self {
+        self.rules.push(rule);
+        self
+    }
+
+    /// Parses and validates TOML settings.
+    pub fn from_toml(text: &str) -> Result<Self, SettingsError> {
+        let settings: Self = toml::from_str(text).map_err(|err| {
+            SettingsError::new(err.message().to_owned() + &location(text, err.span()))
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Parses and validates JSON settings.
+    pub fn from_json(text: &str) -> Result<Self, SettingsError> {
+        let settings: Self =
+            serde_json::from_str(text).map_err(|err| SettingsError::new(err.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Reads a `.toml` or `.json` file (blocking: call it at start-up).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, SettingsError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| SettingsError::new(format!("{}: {err}", path.display())))?;
+        let parsed = match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => Self::from_json(&text),
+            Some("toml") => Self::from_toml(&text),
+            _ => Err(SettingsError::new(
+                "the file name must end in .toml or .json",
+            )),
+        };
+        parsed.map_err(|err| SettingsError::new(format!("{}: {err}", path.display())))
+    }
+
+    /// Checks every rule; the error names the rule (from 1) and the key:
+    /// "rule 2: `source_dir` must be absolute, not \"media\"".
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        for (index, rule) in self.rules.iter().enumerate() {
+            rule.validate(self.backend)
+                .map_err(|err| SettingsError::new(format!("rule {}: {err}", index + 1)))?;
+        }
+        Ok(())
+    }
+
+    /// The hand-off of the first rule matching `meta`, if any.
+    #[must_use]
+    pub fn target(&self, meta: &FileMeta) -> Option<HandOff> {
+        self.rules
+            .iter()
+            .find_map(|rule| rule.target(meta, self.backend))
+    }
+}
+
+/// " at line L, column C" for a byte span of `text`.
+fn location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    let Some(span) = span else {
+        return String::new();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!(" (line {line}, column {column})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::offload::{Expires, LimitRate};
+    use std::time::Duration;
+
+    #[test]
+    fn toml_round_trip() {
+        let settings = DownloadSettings::from_toml(
+            r#"
+            backend = "nginx"
+            [[rules]]
+            source_url = "/media/"
+            destination_url = "/x-accel/"
+            buffering = false
+            expires = "off"
+            limit_rate = 1024
+            [[rules]]
+            source_dir = "/srv/private"
+            backend = "apache"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(settings.backend, Backend::Nginx);
+        assert_eq!(settings.rules.len(), 2);
+        assert_eq!(settings.rules[0].expires, Some(Expires::Off));
+        assert_eq!(
+            settings.rules[0].limit_rate,
+            Some(LimitRate::BytesPerSecond(1024))
+        );
+        assert_eq!(settings.rules[1].backend, Some(Backend::XSendfile));
+        let json = serde_json::to_string(&settings).unwrap();
+        assert_eq!(DownloadSettings::from_json(&json).unwrap(), settings);
+    }
+
+    #[test]
+    fn json_settings() {
+        let settings = DownloadSettings::from_json(
+            r#"{"backend": "lighttpd", "rules": [{"source_dir": "/srv", "expires": 60, "backend": "nginx", "destination_url": "/p/"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(settings.backend, Backend::XSendfile);
+        assert_eq!(
+            settings.rules[0].expires,
+            Some(Expires::After(Duration::from_secs(60)))
+        );
+    }
+
+    #[test]
+    fn default_is_development_without_rules() {
+        let settings = DownloadSettings::from_toml("").unwrap();
+        assert_eq!(settings, DownloadSettings::default());
+        assert_eq!(settings.backend, Backend::Development);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = DownloadSettings::from_toml("[[rules]]\nsourc_dir = \"/x\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `sourc_dir`"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn unknown_backend_is_named() {
+        let err = DownloadSettings::from_toml("backend = \"caddy\"").unwrap_err();
+        assert!(err.to_string().contains("caddy"), "{err}");
+    }
+
+    #[test]
+    fn bad_expires_is_explained() {
+        let err = DownloadSettings::from_json(
+            r#"{"rules": [{"destination_url": "/x/", "backend": "nginx", "expires": "soon"}]}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("\"off\""), "{err}");
+    }
+
+    #[test]
+    fn invalid_rule_names_index_and_key() {
+        let err = DownloadSettings::from_toml(
+            r#"
+            backend = "nginx"
+            [[rules]]
+            source_url = "/a/"
+            destination_url = "/x/"
+            [[rules]]
+            source_dir = "relative/dir"
+            destination_url = "/y/"
+            "#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "rule 2: `source_dir` must be absolute, not \"relative/dir\""
+        );
+    }
+
+    #[test]
+    fn first_matching_rule_wins() {
+        let settings = DownloadSettings::new(Backend::Nginx)
+            .rule(Rule::nginx("/first/").source_url("/media/a/"))
+            .rule(Rule::nginx("/second/").source_url("/media/"));
+        let meta = FileMeta {
+            url: Some("/media/a/f.txt".to_owned()),
+            ..FileMeta::default()
+        };
+        match settings.target(&meta) {
+            Some(HandOff::Nginx { uri, .. }) => assert_eq!(uri, "/first/f.txt"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
