@@ -42,6 +42,7 @@
 //! | feature | default | what it enables |
 //! | --- | --- | --- |
 //! | `http-download` | yes | [`HttpDownload`], over reqwest |
+//! | `test-util` | no | [`test_util`]: assertions on download responses, temporary media roots |
 
 mod body;
 mod conditional;
@@ -58,8 +59,11 @@ mod path_download;
 mod response;
 mod settings;
 mod storage;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 mod virtual_download;
 
+pub use axum_download_macros::{x_accel, x_sendfile};
 pub use conditional::{
     decide, ByteRange, Conditions, Decision, ETag, Validators, MAX_RANGES, MAX_RANGE_SPECS,
 };
@@ -79,3 +83,9 @@ pub use response::{finish, finish_with_settings, DownloadResponse};
 pub use settings::{DownloadSettings, SettingsError};
 pub use storage::{encode_path, FileSystemStorage, Storage, StorageDownload};
 pub use virtual_download::VirtualDownload;
+
+#[doc(hidden)]
+pub mod __private {
+    //! What the macros' expansions name; not a public API.
+    pub use axum::response::{IntoResponse, Response};
+}

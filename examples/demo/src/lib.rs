@@ -4,7 +4,7 @@
 //! Run with:
 //!
 //! ```text
-//! cargo run --release -p demo -- [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL]
+//! cargo run --release -p demo -- [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] [--settings FILE]
 //! ```
 
 use std::net::SocketAddr;
@@ -16,9 +16,9 @@ use axum::extract::{Path as UrlPath, Query, State};
 use axum::routing::get;
 use axum::Router;
 use axum_download::{
-    encode_path, Conditions, DownloadError, DownloadLayer, DownloadObject, DownloadResponse,
-    FileSystemStorage, HttpDownload, ObjectDownload, ObjectFile, PathDownload, Storage,
-    StorageDownload, VirtualDownload,
+    encode_path, x_accel, x_sendfile, Backend, Conditions, DownloadError, DownloadLayer,
+    DownloadObject, DownloadResponse, DownloadSettings, FileSystemStorage, HttpDownload,
+    ObjectDownload, ObjectFile, PathDownload, Rule, Storage, StorageDownload, VirtualDownload,
 };
 use bytes::Bytes;
 use serde::Deserialize;
@@ -34,6 +34,15 @@ pub struct Config {
     pub media_root: PathBuf,
     /// Base URL of `/http/` downloads; `None` means the demo's own `/path/`.
     pub upstream: Option<String>,
+    /// A TOML or JSON settings file; `None` means [`default_settings`].
+    pub settings: Option<PathBuf>,
+}
+
+/// The settings used without `--settings`: `/optimized/` downloads (URLs
+/// under `/media/optimized/`) are handed off to nginx's `/x-accel/`.
+pub fn default_settings() -> DownloadSettings {
+    DownloadSettings::new(Backend::Nginx)
+        .rule(Rule::nginx("/x-accel/").source_url("/media/optimized/"))
 }
 
 /// The media shipped with the demo.
@@ -41,7 +50,8 @@ pub fn default_media_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("media")
 }
 
-const USAGE: &str = "usage: demo [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL]";
+const USAGE: &str =
+    "usage: demo [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] [--settings FILE]";
 
 impl Config {
     /// Parses the command line (without the program name).
@@ -53,6 +63,7 @@ impl Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
             media_root: default_media_root(),
             upstream: None,
+            settings: None,
         };
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -77,6 +88,7 @@ impl Config {
                     })?;
                 }
                 "--media-root" => config.media_root = PathBuf::from(value()?),
+                "--settings" => config.settings = Some(PathBuf::from(value()?)),
                 "--upstream" => {
                     let url = value()?;
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -148,6 +160,8 @@ enum Documents {
 struct AppState {
     media_root: Arc<PathBuf>,
     storage: Arc<dyn Storage>,
+    optimized: Arc<dyn Storage>,
+    settings: Arc<DownloadSettings>,
     documents: Documents,
     upstream: Arc<str>,
 }
@@ -158,18 +172,40 @@ pub struct Prepared {
     state: AppState,
 }
 
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("media_root", &self.state.media_root)
+            .field("settings", &self.state.settings)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Prepared {
     /// Validates `config` for a server reachable at `local_addr`.
     pub fn new(config: &Config, local_addr: SocketAddr) -> Result<Self, String> {
-        let root = &config.media_root;
-        let meta = std::fs::metadata(root)
-            .map_err(|err| format!("--media-root {}: {err}", root.display()))?;
+        let given = &config.media_root;
+        let meta = std::fs::metadata(given)
+            .map_err(|err| format!("--media-root {}: {err}", given.display()))?;
         if !meta.is_dir() {
-            return Err(format!("--media-root {}: not a directory", root.display()));
+            return Err(format!("--media-root {}: not a directory", given.display()));
         }
-        std::fs::read_dir(root).map_err(|err| format!("--media-root {}: {err}", root.display()))?;
+        std::fs::read_dir(given)
+            .map_err(|err| format!("--media-root {}: {err}", given.display()))?;
+        // X-Sendfile needs the absolute path.
+        let root = &given
+            .canonicalize()
+            .map_err(|err| format!("--media-root {}: {err}", given.display()))?;
+        let settings = match &config.settings {
+            Some(path) => {
+                DownloadSettings::from_file(path).map_err(|err| format!("--settings {err}"))?
+            }
+            None => default_settings(),
+        };
         let storage: Arc<dyn Storage> =
             Arc::new(FileSystemStorage::new(root.clone()).base_url("/media/"));
+        let optimized: Arc<dyn Storage> =
+            Arc::new(FileSystemStorage::new(root.clone()).base_url("/media/optimized/"));
         let documents = load_documents(root, &storage)?;
         let upstream = config
             .upstream
@@ -179,6 +215,8 @@ impl Prepared {
             state: AppState {
                 media_root: Arc::new(root.clone()),
                 storage,
+                optimized,
+                settings: Arc::new(settings),
                 documents,
                 upstream: upstream.into(),
             },
@@ -187,6 +225,7 @@ impl Prepared {
 
     /// The demo's router.
     pub fn router(self) -> Router {
+        let layer = DownloadLayer::with_settings(self.state.settings.clone());
         Router::new()
             .route("/path/{*name}", get(path_download))
             .route("/inline/{*name}", get(inline_download))
@@ -195,7 +234,11 @@ impl Prepared {
             .route("/http/{*name}", get(http_download))
             .route("/virtual/hello-world.txt", get(virtual_hello))
             .route("/virtual/stream", get(virtual_stream))
-            .layer(DownloadLayer::new())
+            .route("/nginx/{*name}", get(nginx_download))
+            .route("/apache/{*name}", get(apache_download))
+            .route("/lighttpd/{*name}", get(lighttpd_download))
+            .route("/optimized/{*name}", get(optimized_download))
+            .layer(layer)
             .with_state(self.state)
     }
 }
@@ -288,6 +331,39 @@ async fn http_download(
     HttpDownload::new(format!("{}/{}", state.upstream, encode_path(&name)))
         .forward(&conditions)
         .await
+}
+
+/// `X-Accel-Redirect: /x-accel/{name}`: nginx maps `/x-accel/` to the media root.
+#[x_accel(destination_url = "/x-accel/")]
+async fn nginx_download(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Download {
+    PathDownload::from_root(state.media_root.as_path(), name).await
+}
+
+/// `X-Sendfile: {MEDIA_ROOT}/{name}` for Apache's mod_xsendfile.
+#[x_sendfile]
+async fn apache_download(
+    State(state): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+) -> Download {
+    PathDownload::from_root(state.media_root.as_path(), name).await
+}
+
+/// `X-Sendfile: {MEDIA_ROOT}/{name}` for lighttpd.
+#[x_sendfile]
+async fn lighttpd_download(
+    State(state): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+) -> Download {
+    PathDownload::from_root(state.media_root.as_path(), name).await
+}
+
+/// A plain storage download: the global settings hand it off, because the
+/// storage publishes it under `/media/optimized/`.
+async fn optimized_download(
+    State(state): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+) -> Download {
+    StorageDownload::new(state.optimized, name).await
 }
 
 async fn virtual_hello() -> DownloadResponse {

@@ -1,0 +1,11 @@
+use axum_download::{x_accel, DownloadResponse, VirtualDownload};
+
+#[x_accel(destination_url = "x-accel/")]
+async fn handler() -> DownloadResponse {
+    VirtualDownload::text("a.txt", "a")
+}
+
+fn main() {
+    // The handler is still emitted: no second error here.
+    let _ = handler;
+}

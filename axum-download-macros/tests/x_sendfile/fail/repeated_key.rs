@@ -1,0 +1,11 @@
+use axum_download::{x_sendfile, DownloadResponse, VirtualDownload};
+
+#[x_sendfile(source_dir = "/a", source_dir = "/b")]
+async fn handler() -> DownloadResponse {
+    VirtualDownload::text("a.txt", "a")
+}
+
+fn main() {
+    // The handler is still emitted: no second error here.
+    let _ = handler;
+}

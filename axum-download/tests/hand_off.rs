@@ -1,0 +1,424 @@
+//! Hand-off to the proxy: the `#[x_accel]` / `#[x_sendfile]` macros on
+//! handlers (without the global middleware), and `DownloadLayer` with
+//! settings, both through a router and alone around a `service_fn`.
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use axum_download::{
+    x_accel, x_sendfile, Backend, DownloadError, DownloadLayer, DownloadResponse, DownloadSettings,
+    Expires, FileSystemStorage, LimitRate, PathDownload, Rule, Storage, StorageDownload,
+    VirtualDownload, X_ACCEL_BUFFERING, X_ACCEL_CHARSET, X_ACCEL_EXPIRES, X_ACCEL_LIMIT_RATE,
+    X_ACCEL_REDIRECT, X_SENDFILE,
+};
+use http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use std::sync::Arc;
+use tower::{Layer, ServiceExt};
+
+type Download = Result<DownloadResponse, DownloadError>;
+
+fn media() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello-world.txt"), "Hello world!\n").unwrap();
+    std::fs::write(dir.path().join("espace é.txt"), "accent\n").unwrap();
+    std::fs::write(dir.path().join("pixel.png"), b"\x89PNG").unwrap();
+    std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+    std::fs::write(dir.path().join("a/b/c?#%.txt"), "odd\n").unwrap();
+    dir
+}
+
+async fn request(app: Router, uri: &str, headers: &[(&str, &str)]) -> Response {
+    let mut builder = Request::get(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    app.oneshot(builder.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+async fn body(response: Response) -> Vec<u8> {
+    response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec()
+}
+
+fn text(response: &Response, name: impl header::AsHeaderName) -> Option<&str> {
+    response.headers().get(name).map(|v| v.to_str().unwrap())
+}
+
+#[x_accel(
+    destination_url = "/x-accel/",
+    buffering = false,
+    expires = 60,
+    limit_rate = 4096
+)]
+async fn nginx(State(root): State<PathBuf>, UrlPath(name): UrlPath<String>) -> Download {
+    PathDownload::from_root(root, name).await
+}
+
+#[x_accel(source_dir = "/nowhere", destination_url = "/x-accel/")]
+async fn nginx_elsewhere(State(root): State<PathBuf>, UrlPath(name): UrlPath<String>) -> Download {
+    PathDownload::from_root(root, name).await
+}
+
+#[x_accel(destination_url = "/x-accel/", expires = "off", limit_rate = "off")]
+async fn nginx_virtual() -> DownloadResponse {
+    VirtualDownload::text("a.txt", "generated")
+}
+
+#[x_sendfile]
+async fn sendfile(State(root): State<PathBuf>, UrlPath(name): UrlPath<String>) -> Download {
+    Ok(PathDownload::from_root(root, name)
+        .await?
+        .header(header::CACHE_CONTROL, "private, max-age=60")
+        .header(header::SET_COOKIE, "seen=1"))
+}
+
+fn macro_app(root: PathBuf) -> Router {
+    Router::new()
+        .route("/nginx/{*name}", get(nginx))
+        .route("/elsewhere/{*name}", get(nginx_elsewhere))
+        .route("/virtual", get(nginx_virtual))
+        .route("/sendfile/{*name}", get(sendfile))
+        .with_state(root)
+}
+
+#[tokio::test]
+async fn x_accel_macro_hands_off_without_middleware() {
+    let dir = media();
+    let response = request(
+        macro_app(dir.path().into()),
+        "/nginx/espace%20%C3%A9.txt",
+        &[],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        text(&response, X_ACCEL_REDIRECT),
+        Some("/x-accel/espace%20%C3%A9.txt")
+    );
+    assert_eq!(text(&response, X_ACCEL_BUFFERING), Some("no"));
+    assert_eq!(text(&response, X_ACCEL_EXPIRES), Some("60"));
+    assert_eq!(text(&response, X_ACCEL_LIMIT_RATE), Some("4096"));
+    assert_eq!(text(&response, X_ACCEL_CHARSET), Some("utf-8"));
+    assert_eq!(
+        text(&response, header::CONTENT_TYPE),
+        Some("text/plain; charset=utf-8")
+    );
+    // The original file name, encoded once.
+    assert_eq!(
+        text(&response, header::CONTENT_DISPOSITION),
+        Some("attachment; filename=\"espace_e.txt\"; filename*=UTF-8''espace%20%C3%A9.txt")
+    );
+    assert_ne!(text(&response, header::CONTENT_LENGTH), Some("7"));
+    assert!(body(response).await.is_empty());
+}
+
+#[tokio::test]
+async fn x_accel_target_encodes_question_mark_hash_and_percent() {
+    let dir = media();
+    let response = request(
+        macro_app(dir.path().into()),
+        "/nginx/a/b/c%3F%23%25.txt",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        text(&response, X_ACCEL_REDIRECT),
+        Some("/x-accel/a/b/c%3F%23%25.txt")
+    );
+}
+
+#[tokio::test]
+async fn x_accel_charset_absent_for_binary_types() {
+    let dir = media();
+    let response = request(macro_app(dir.path().into()), "/nginx/pixel.png", &[]).await;
+    assert_eq!(
+        text(&response, X_ACCEL_REDIRECT),
+        Some("/x-accel/pixel.png")
+    );
+    assert_eq!(text(&response, X_ACCEL_CHARSET), None);
+}
+
+#[tokio::test]
+async fn conditional_request_is_answered_before_hand_off() {
+    let dir = media();
+    let first = request(macro_app(dir.path().into()), "/nginx/hello-world.txt", &[]).await;
+    let etag = text(&first, header::ETAG).unwrap().to_owned();
+    let response = request(
+        macro_app(dir.path().into()),
+        "/nginx/hello-world.txt",
+        &[("if-none-match", &etag)],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+}
+
+#[tokio::test]
+async fn precondition_failure_is_answered_before_hand_off() {
+    let dir = media();
+    let response = request(
+        macro_app(dir.path().into()),
+        "/nginx/hello-world.txt",
+        &[("if-match", "\"nope\"")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+}
+
+#[tokio::test]
+async fn range_is_left_to_the_proxy() {
+    let dir = media();
+    let response = request(
+        macro_app(dir.path().into()),
+        "/nginx/hello-world.txt",
+        &[("range", "bytes=0-4")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        text(&response, X_ACCEL_REDIRECT),
+        Some("/x-accel/hello-world.txt")
+    );
+    assert_eq!(text(&response, header::CONTENT_RANGE), None);
+}
+
+#[tokio::test]
+async fn file_outside_the_rule_source_is_streamed_by_the_app() {
+    let dir = media();
+    let response = request(
+        macro_app(dir.path().into()),
+        "/elsewhere/hello-world.txt",
+        &[("range", "bytes=0-4")],
+    )
+    .await;
+    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+    // Not handed off, so the macro's finish answers the range itself.
+    assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(body(response).await, b"Hello");
+}
+
+#[tokio::test]
+async fn generated_content_is_never_handed_off() {
+    let dir = media();
+    let response = request(macro_app(dir.path().into()), "/virtual", &[]).await;
+    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+    assert_eq!(body(response).await, b"generated");
+}
+
+#[tokio::test]
+async fn missing_file_is_404_not_a_hand_off() {
+    let dir = media();
+    let response = request(macro_app(dir.path().into()), "/nginx/nope.txt", &[]).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+}
+
+#[tokio::test]
+async fn escaping_path_is_404_not_a_hand_off() {
+    let dir = media();
+    let response = request(
+        macro_app(dir.path().into()),
+        "/nginx/%2e%2e/etc/passwd",
+        &[],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+}
+
+#[tokio::test]
+async fn x_sendfile_macro_sends_absolute_path_and_keeps_handler_headers() {
+    let dir = media();
+    let response = request(
+        macro_app(dir.path().into()),
+        "/sendfile/hello-world.txt",
+        &[],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let expected = dir.path().join("hello-world.txt");
+    assert_eq!(text(&response, X_SENDFILE), expected.to_str());
+    assert_eq!(
+        text(&response, header::CACHE_CONTROL),
+        Some("private, max-age=60")
+    );
+    assert_eq!(text(&response, header::SET_COOKIE), Some("seen=1"));
+    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+    assert!(body(response).await.is_empty());
+}
+
+#[tokio::test]
+async fn x_sendfile_path_percent_encodes_non_ascii() {
+    let dir = media();
+    let response = request(
+        macro_app(dir.path().into()),
+        "/sendfile/espace%20%C3%A9.txt",
+        &[],
+    )
+    .await;
+    let expected = format!("{}/espace %C3%A9.txt", dir.path().display());
+    assert_eq!(text(&response, X_SENDFILE), Some(expected.as_str()));
+}
+
+// --- the global middleware ---
+
+fn storage_app(root: PathBuf, settings: DownloadSettings) -> Router {
+    let optimized: Arc<dyn Storage> =
+        Arc::new(FileSystemStorage::new(root.clone()).base_url("/media/optimized/"));
+    let plain: Arc<dyn Storage> =
+        Arc::new(FileSystemStorage::new(root).base_url("/media/optimized-not/"));
+    Router::new()
+        .route(
+            "/optimized/{*name}",
+            get(move |UrlPath(name): UrlPath<String>| {
+                let storage = optimized.clone();
+                async move { StorageDownload::new(storage, name).await }
+            }),
+        )
+        .route(
+            "/plain/{*name}",
+            get(move |UrlPath(name): UrlPath<String>| {
+                let storage = plain.clone();
+                async move { StorageDownload::new(storage, name).await }
+            }),
+        )
+        .layer(DownloadLayer::with_settings(settings))
+}
+
+fn optimized_settings() -> DownloadSettings {
+    DownloadSettings::new(Backend::Nginx).rule(
+        Rule::nginx("/x-accel/")
+            .source_url("/media/optimized/")
+            .expires(Expires::After(Duration::from_secs(3600)))
+            .limit_rate(LimitRate::BytesPerSecond(1 << 20)),
+    )
+}
+
+#[tokio::test]
+async fn middleware_hands_off_matching_storage_url() {
+    let dir = media();
+    let response = request(
+        storage_app(dir.path().into(), optimized_settings()),
+        "/optimized/espace%20%C3%A9.txt",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        text(&response, X_ACCEL_REDIRECT),
+        Some("/x-accel/espace%20%C3%A9.txt")
+    );
+    assert_eq!(text(&response, X_ACCEL_EXPIRES), Some("3600"));
+    assert_eq!(text(&response, X_ACCEL_LIMIT_RATE), Some("1048576"));
+}
+
+#[tokio::test]
+async fn middleware_matches_whole_segments_only() {
+    let dir = media();
+    let response = request(
+        storage_app(dir.path().into(), optimized_settings()),
+        "/plain/hello-world.txt",
+        &[],
+    )
+    .await;
+    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+    assert_eq!(body(response).await, b"Hello world!\n");
+}
+
+#[tokio::test]
+async fn development_backend_streams_with_same_headers() {
+    let dir = media();
+    let settings = DownloadSettings::new(Backend::Development).rule(
+        Rule::nginx("/x-accel/")
+            .source_url("/media/optimized/")
+            .backend(Backend::Development),
+    );
+    let response = request(
+        storage_app(dir.path().into(), settings),
+        "/optimized/espace%20%C3%A9.txt",
+        &[],
+    )
+    .await;
+    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+    assert_eq!(
+        text(&response, header::CONTENT_DISPOSITION),
+        Some("attachment; filename=\"espace_e.txt\"; filename*=UTF-8''espace%20%C3%A9.txt")
+    );
+    assert_eq!(body(response).await, b"accent\n");
+}
+
+#[tokio::test]
+async fn middleware_alone_around_a_service_fn() {
+    let dir = media();
+    let root = dir.path().to_path_buf();
+    let inner = tower::service_fn(move |request: Request<Body>| {
+        let root = root.clone();
+        async move {
+            let name = request.uri().path().trim_start_matches('/').to_owned();
+            let response = match PathDownload::from_root(root, name).await {
+                Ok(download) => download.into_response(),
+                Err(err) => err.into_response(),
+            };
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let settings = DownloadSettings::new(Backend::XSendfile).rule(
+        Rule::x_sendfile()
+            .source_dir(dir.path())
+            .destination_dir("/proxy/media"),
+    );
+    let service = DownloadLayer::with_settings(settings).layer(inner);
+
+    let response = service
+        .clone()
+        .oneshot(
+            Request::get("/a/b/c%3F%23%25.txt")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    // The router would decode the path; this bare service sees it raw, so
+    // the name is the literal "c%3F%23%25.txt" and does not exist.
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    let response = service
+        .clone()
+        .oneshot(
+            Request::get("/hello-world.txt")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        text(&response, X_SENDFILE),
+        Some("/proxy/media/hello-world.txt")
+    );
+
+    let response = service
+        .oneshot(
+            Request::get("/hello-world.txt")
+                .header("if-modified-since", "Fri, 01 Jan 2100 00:00:00 GMT")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(text(&response, X_SENDFILE), None);
+}
