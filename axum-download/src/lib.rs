@@ -50,6 +50,7 @@ mod content_disposition;
 mod error;
 mod file;
 mod fs;
+mod healthcheck;
 #[cfg(feature = "http-download")]
 mod http_download;
 mod layer;
@@ -70,6 +71,7 @@ pub use conditional::{
 pub use content_disposition::{content_disposition, Disposition};
 pub use error::DownloadError;
 pub use file::{ByteStream, DownloadFile, FileMeta, FileSource};
+pub use healthcheck::{Healthcheck, HealthcheckError};
 #[cfg(feature = "http-download")]
 pub use http_download::{HttpDownload, DEFAULT_UPSTREAM_TIMEOUT};
 pub use layer::{DownloadLayer, DownloadService, ResponseFuture};

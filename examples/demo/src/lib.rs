@@ -17,8 +17,9 @@ use axum::routing::get;
 use axum::Router;
 use axum_download::{
     encode_path, x_accel, x_sendfile, Backend, Conditions, DownloadError, DownloadLayer,
-    DownloadObject, DownloadResponse, DownloadSettings, FileSystemStorage, HttpDownload,
-    ObjectDownload, ObjectFile, PathDownload, Rule, Storage, StorageDownload, VirtualDownload,
+    DownloadObject, DownloadResponse, DownloadSettings, FileSystemStorage, Healthcheck,
+    HttpDownload, ObjectDownload, ObjectFile, PathDownload, Rule, Storage, StorageDownload,
+    VirtualDownload,
 };
 use bytes::Bytes;
 use serde::Deserialize;
@@ -162,6 +163,7 @@ struct AppState {
     storage: Arc<dyn Storage>,
     optimized: Arc<dyn Storage>,
     settings: Arc<DownloadSettings>,
+    healthcheck: Arc<Healthcheck>,
     documents: Documents,
     upstream: Arc<str>,
 }
@@ -215,8 +217,13 @@ impl Prepared {
             state: AppState {
                 media_root: Arc::new(root.clone()),
                 storage,
-                optimized,
+                optimized: optimized.clone(),
                 settings: Arc::new(settings),
+                healthcheck: Arc::new(Healthcheck::new(
+                    optimized.clone(),
+                    HEALTHCHECK_FILE,
+                    HEALTHCHECK_CONTENT,
+                )),
                 documents,
                 upstream: upstream.into(),
             },
@@ -238,6 +245,7 @@ impl Prepared {
             .route("/apache/{*name}", get(apache_download))
             .route("/lighttpd/{*name}", get(lighttpd_download))
             .route("/optimized/{*name}", get(optimized_download))
+            .route("/healthcheck", get(healthcheck))
             .layer(layer)
             .with_state(self.state)
     }
@@ -364,6 +372,18 @@ async fn optimized_download(
     UrlPath(name): UrlPath<String>,
 ) -> Download {
     StorageDownload::new(state.optimized, name).await
+}
+
+/// The file `/healthcheck` serves, from the `/optimized/` storage.
+pub const HEALTHCHECK_FILE: &str = "healthcheck.txt";
+/// What it must hold.
+pub const HEALTHCHECK_CONTENT: &str = "axum-download healthcheck\n";
+
+/// The whole chain: 503 if the storage cannot give the file; otherwise the
+/// file, handed off like `/optimized/` (so through nginx the bytes come
+/// from nginx).
+async fn healthcheck(State(state): State<AppState>) -> axum::response::Response {
+    state.healthcheck.respond().await
 }
 
 async fn virtual_hello() -> DownloadResponse {

@@ -1041,3 +1041,196 @@ async fn large_file_is_intact_via_path_storage_and_http() {
     assert_eq!(reply.status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(reply.body, &content[start..start + 10]);
 }
+
+// ---------------------------------------------------------------------------
+// Hand-off routes and settings
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn nginx_route_answers_x_accel_redirect_with_empty_body() {
+    let media = Media::new();
+    let demo = media.demo();
+    let reply = get(&client(), &demo.url(&format!("/nginx/{ESPACE_URL}"))).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.header("x-accel-redirect"),
+        Some("/x-accel/espace%20%C3%A9.txt")
+    );
+    assert_eq!(reply.header("content-disposition"), Some(ESPACE_ATTACHMENT));
+    assert!(reply.body.is_empty());
+    let nested = get(&client(), &demo.url("/nginx/nested/dir/file.txt")).await;
+    assert_eq!(
+        nested.header("x-accel-redirect"),
+        Some("/x-accel/nested/dir/file.txt")
+    );
+}
+
+#[tokio::test]
+async fn apache_and_lighttpd_routes_answer_x_sendfile_with_absolute_path() {
+    let media = Media::new();
+    let demo = media.demo();
+    let root = media.root().canonicalize().unwrap();
+    for route in ["apache", "lighttpd"] {
+        let reply = get(
+            &client(),
+            &demo.url(&format!("/{route}/nested/dir/file.txt")),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{route}");
+        let expected = root.join("nested/dir/file.txt");
+        assert_eq!(reply.header("x-sendfile"), expected.to_str(), "{route}");
+        assert!(reply.body.is_empty(), "{route}");
+    }
+}
+
+#[tokio::test]
+async fn hand_off_routes_refuse_escaping_paths() {
+    let media = Media::new();
+    let demo = media.demo();
+    for route in ["nginx", "apache", "lighttpd", "optimized"] {
+        let (status, _) = raw_get(&demo.addr, &format!("/{route}/%2e%2e/secret.txt"));
+        assert_eq!(status, 404, "{route}");
+    }
+}
+
+#[tokio::test]
+async fn optimized_route_is_handed_off_by_the_default_settings() {
+    let media = Media::new();
+    let demo = media.demo();
+    let reply = get(&client(), &demo.url(&format!("/optimized/{PDF_URL}"))).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.header("x-accel-redirect"),
+        Some("/x-accel/%E6%97%A5%E6%9C%AC%E8%AA%9E.pdf")
+    );
+    assert_eq!(reply.header("content-disposition"), Some(PDF_ATTACHMENT));
+    assert!(reply.body.is_empty());
+    // The plain storage route has base URL /media/, which the rule's
+    // /media/optimized/ does not match.
+    let plain = get(&client(), &demo.url("/storage/hello-world.txt")).await;
+    assert_eq!(plain.header("x-accel-redirect"), None);
+    assert_eq!(plain.body, HELLO);
+}
+
+#[tokio::test]
+async fn hand_off_routes_answer_304_themselves() {
+    let media = Media::new();
+    let demo = media.demo();
+    let first = get(&client(), &demo.url("/nginx/hello-world.txt")).await;
+    let etag = first.header("etag").expect("an ETag").to_owned();
+    let reply = get_with(
+        &client(),
+        &demo.url("/nginx/hello-world.txt"),
+        &[("if-none-match", &etag)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(reply.header("x-accel-redirect"), None);
+}
+
+#[tokio::test]
+async fn settings_file_replaces_the_default_rules() {
+    let media = Media::new();
+    let settings = media.dir.path().join("settings.toml");
+    write_file(
+        &settings,
+        br#"
+backend = "nginx"
+[[rules]]
+source_url = "/media/optimized/"
+destination_url = "/protected/"
+expires = 60
+"#,
+    );
+    let demo = Demo::start([
+        OsStr::new("--media-root"),
+        media.root().as_os_str(),
+        OsStr::new("--settings"),
+        settings.as_os_str(),
+    ]);
+    let reply = get(&client(), &demo.url("/optimized/hello-world.txt")).await;
+    assert_eq!(
+        reply.header("x-accel-redirect"),
+        Some("/protected/hello-world.txt")
+    );
+    assert_eq!(reply.header("x-accel-expires"), Some("60"));
+}
+
+#[tokio::test]
+async fn json_settings_with_development_backend_streams_from_the_app() {
+    let media = Media::new();
+    let settings = media.dir.path().join("settings.json");
+    write_file(&settings, br#"{"backend": "development", "rules": []}"#);
+    let demo = Demo::start([
+        OsStr::new("--media-root"),
+        media.root().as_os_str(),
+        OsStr::new("--settings"),
+        settings.as_os_str(),
+    ]);
+    let reply = get(&client(), &demo.url("/optimized/hello-world.txt")).await;
+    assert_eq!(reply.header("x-accel-redirect"), None);
+    assert_eq!(reply.body, HELLO);
+}
+
+#[test]
+fn invalid_settings_exit_2_naming_rule_and_key() {
+    let media = Media::new();
+    let settings = media.dir.path().join("settings.toml");
+    write_file(
+        &settings,
+        b"backend = \"nginx\"\n[[rules]]\nsource_dir = \"relative\"\ndestination_url = \"/x/\"\n",
+    );
+    let root: OsString = media.root().into_os_string();
+    assert_refused_start(
+        &[
+            OsStr::new("--addr"),
+            OsStr::new("127.0.0.1:0"),
+            OsStr::new("--media-root"),
+            &root,
+            OsStr::new("--settings"),
+            settings.as_os_str(),
+        ],
+        "rule 1: `source_dir` must be absolute",
+    );
+}
+
+#[test]
+fn unknown_settings_key_exits_2_naming_the_key() {
+    let media = Media::new();
+    let settings = media.dir.path().join("settings.toml");
+    write_file(&settings, b"[[rules]]\ndestination = \"/x/\"\n");
+    let root: OsString = media.root().into_os_string();
+    assert_refused_start(
+        &[
+            OsStr::new("--addr"),
+            OsStr::new("127.0.0.1:0"),
+            OsStr::new("--media-root"),
+            &root,
+            OsStr::new("--settings"),
+            settings.as_os_str(),
+        ],
+        "unknown field `destination`",
+    );
+}
+
+#[tokio::test]
+async fn healthcheck_hands_off_the_known_file() {
+    let media = Media::new();
+    media.write(demo::HEALTHCHECK_FILE, demo::HEALTHCHECK_CONTENT.as_bytes());
+    let demo = media.demo();
+    let reply = get(&client(), &demo.url("/healthcheck")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.header("x-accel-redirect"),
+        Some("/x-accel/healthcheck.txt")
+    );
+}
+
+#[tokio::test]
+async fn healthcheck_is_503_when_the_file_is_missing() {
+    let media = Media::new();
+    let demo = media.demo();
+    let reply = get(&client(), &demo.url("/healthcheck")).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(reply.text().starts_with("storage: "), "{}", reply.text());
+}

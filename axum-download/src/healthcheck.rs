@@ -1,0 +1,188 @@
+//! [`Healthcheck`]: checks the whole download chain, as django-downloadview's
+//! healthchecks page recommends: the storage is readable, the application
+//! answers the hand-off, the proxy serves the storage, and all together the
+//! client gets the right bytes.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use http::StatusCode;
+
+use crate::storage::{Storage, StorageDownload};
+
+/// The largest healthcheck file read into memory.
+const MAX_HEALTHCHECK_BYTES: usize = 1 << 20;
+
+/// A known file in a storage, served like any other download.
+///
+/// Put a small file with known content in the storage the proxy serves,
+/// route a handler to [`respond`](Self::respond) (under a URL your hand-off
+/// rules match), then probe that URL *through the proxy* with
+/// [`check_url`](Self::check_url) (or any HTTP client): the bytes arrive
+/// only if every link works.
+///
+/// ```
+/// use std::sync::Arc;
+/// use axum::{routing::get, Router};
+/// use axum_download::{FileSystemStorage, Healthcheck};
+///
+/// let storage = Arc::new(FileSystemStorage::new("/srv/media").base_url("/media/"));
+/// let check = Arc::new(Healthcheck::new(storage, "healthcheck.txt", "ok\n"));
+/// let app: Router = Router::new().route(
+///     "/healthcheck",
+///     get(move || {
+///         let check = check.clone();
+///         async move { check.respond().await }
+///     }),
+/// );
+/// ```
+#[derive(Clone)]
+pub struct Healthcheck {
+    storage: Arc<dyn Storage>,
+    name: String,
+    expected: Bytes,
+}
+
+impl fmt::Debug for Healthcheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Healthcheck")
+            .field("name", &self.name)
+            .field("expected_len", &self.expected.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which link of the chain failed, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthcheckError {
+    /// The link: `storage`, `app` or `proxy`.
+    pub link: &'static str,
+    /// What went wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for HealthcheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.link, self.reason)
+    }
+}
+
+impl std::error::Error for HealthcheckError {}
+
+fn failure(link: &'static str, reason: impl Into<String>) -> HealthcheckError {
+    HealthcheckError {
+        link,
+        reason: reason.into(),
+    }
+}
+
+impl Healthcheck {
+    /// The file `name` in `storage`, expected to hold exactly `expected`.
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        name: impl Into<String>,
+        expected: impl Into<Bytes>,
+    ) -> Self {
+        Self {
+            storage,
+            name: name.into(),
+            expected: expected.into(),
+        }
+    }
+
+    /// The first link: the storage has the file and it holds the expected bytes.
+    pub async fn check_storage(&self) -> Result<(), HealthcheckError> {
+        let read = async {
+            let mut stream = self.storage.open(&self.name, None).await?;
+            let mut content = BytesMut::new();
+            while let Some(chunk) = stream.next().await {
+                content.extend_from_slice(&chunk?);
+                if content.len() > MAX_HEALTHCHECK_BYTES {
+                    return Err(io::Error::other("the healthcheck file is over 1 MiB"));
+                }
+            }
+            Ok::<_, io::Error>(content.freeze())
+        };
+        let content = read
+            .await
+            .map_err(|err| failure("storage", format!("cannot read {:?}: {err}", self.name)))?;
+        if content != self.expected {
+            return Err(failure(
+                "storage",
+                format!(
+                    "{:?} holds {} bytes that differ from the expected {}",
+                    self.name,
+                    content.len(),
+                    self.expected.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The handler's answer: `503 Service Unavailable` naming the failure
+    /// when the storage check fails, otherwise the file as a
+    /// [`StorageDownload`] (which the hand-off rules turn over to the proxy).
+    pub async fn respond(&self) -> Response {
+        if let Err(err) = self.check_storage().await {
+            tracing::warn!(%err, "healthcheck failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, format!("{err}\n")).into_response();
+        }
+        match StorageDownload::new(self.storage.clone(), self.name.clone()).await {
+            Ok(download) => download
+                .header(http::header::CACHE_CONTROL, "no-store")
+                .into_response(),
+            Err(err) => {
+                let message = format!("app: {err}\n");
+                (StatusCode::SERVICE_UNAVAILABLE, message).into_response()
+            }
+        }
+    }
+
+    /// The last links, from outside: fetches `url` (the healthcheck route,
+    /// through the proxy) and checks the answer is a 200 with exactly the
+    /// expected bytes and no hand-off header left in it (a header left
+    /// means the proxy did not act on it).
+    #[cfg(feature = "http-download")]
+    pub async fn check_url(&self, url: &str) -> Result<(), HealthcheckError> {
+        let response = reqwest::get(url)
+            .await
+            .map_err(|err| failure("proxy", format!("{url}: {err}")))?;
+        let status = response.status();
+        let leaked = [crate::offload::X_ACCEL_REDIRECT, crate::offload::X_SENDFILE]
+            .into_iter()
+            .find(|name| response.headers().contains_key(name));
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| failure("proxy", format!("{url}: {err}")))?;
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            let reason = String::from_utf8_lossy(&body).trim().to_owned();
+            return Err(failure("app", reason));
+        }
+        if status != StatusCode::OK {
+            return Err(failure("proxy", format!("{url} answered {status}")));
+        }
+        if let Some(name) = leaked {
+            return Err(failure(
+                "proxy",
+                format!("{url} still carries {name}: the proxy did not serve the file"),
+            ));
+        }
+        if body != self.expected {
+            return Err(failure(
+                "proxy",
+                format!(
+                    "{url} gave {} bytes that differ from the expected {}",
+                    body.len(),
+                    self.expected.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
