@@ -1,7 +1,23 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: unit, router, doc and end-to-end tests.
 # Usage: ./scripts/test.sh [extra cargo test arguments]
+#
+# The end-to-end tests (tests/) put real nginx, Apache (mod_xsendfile) and
+# lighttpd in front of the demo; they fail, never skip, when one is missing.
+# On Debian/Ubuntu this script installs them first when any is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+
+if ! have nginx || ! have apache2 || ! have lighttpd \
+    || [ ! -f /usr/lib/apache2/modules/mod_xsendfile.so ]; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
+    echo "test.sh: installing the reverse proxies the end-to-end tests need" >&2
+    $sudo apt-get update
+    $sudo env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y nginx apache2 libapache2-mod-xsendfile lighttpd
+fi
 
 cargo test --workspace --all-features "$@"

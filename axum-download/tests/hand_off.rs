@@ -422,3 +422,129 @@ async fn middleware_alone_around_a_service_fn() {
     assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(text(&response, X_SENDFILE), None);
 }
+
+// --- the grid: each download kind with each backend ---
+
+struct Attached {
+    storage: Arc<dyn Storage>,
+    name: &'static str,
+}
+
+impl axum_download::DownloadObject for Attached {
+    fn file(&self) -> Option<axum_download::ObjectFile> {
+        Some(axum_download::ObjectFile {
+            storage: self.storage.clone(),
+            name: self.name.to_owned(),
+        })
+    }
+
+    fn basename(&self) -> Option<String> {
+        Some("Rapport final.txt".to_owned())
+    }
+}
+
+async fn kind_response(
+    root: &std::path::Path,
+    kind: &'static str,
+    settings: DownloadSettings,
+) -> Response {
+    let storage: Arc<dyn Storage> = Arc::new(FileSystemStorage::new(root).base_url("/media/"));
+    let app = Router::new()
+        .route(
+            "/",
+            get(move || {
+                let storage = storage.clone();
+                async move {
+                    match kind {
+                        "storage" => StorageDownload::new(storage, "a/b/c?#%.txt").await,
+                        _ => {
+                            let object = Attached {
+                                storage,
+                                name: "espace é.txt",
+                            };
+                            axum_download::ObjectDownload::new(Some(&object)).await
+                        }
+                    }
+                }
+            }),
+        )
+        .layer(DownloadLayer::with_settings(settings));
+    request(app, "/", &[]).await
+}
+
+#[tokio::test]
+async fn storage_download_hands_off_with_x_sendfile() {
+    let dir = media();
+    let settings = DownloadSettings::new(Backend::XSendfile).rule(
+        Rule::x_sendfile()
+            .source_url("/media/")
+            .destination_dir("/proxy/media"),
+    );
+    let response = kind_response(dir.path(), "storage", settings).await;
+    assert_eq!(
+        text(&response, X_SENDFILE),
+        Some("/proxy/media/a/b/c%3F%23%25.txt")
+    );
+}
+
+#[tokio::test]
+async fn storage_download_hands_off_to_nginx() {
+    let dir = media();
+    let settings =
+        DownloadSettings::new(Backend::Nginx).rule(Rule::nginx("/x-accel/").source_url("/media/"));
+    let response = kind_response(dir.path(), "storage", settings).await;
+    assert_eq!(
+        text(&response, X_ACCEL_REDIRECT),
+        Some("/x-accel/a/b/c%3F%23%25.txt")
+    );
+}
+
+#[tokio::test]
+async fn object_download_hands_off_to_nginx_keeping_its_name() {
+    let dir = media();
+    let settings =
+        DownloadSettings::new(Backend::Nginx).rule(Rule::nginx("/x-accel/").source_url("/media/"));
+    let response = kind_response(dir.path(), "object", settings).await;
+    assert_eq!(
+        text(&response, X_ACCEL_REDIRECT),
+        Some("/x-accel/espace%20%C3%A9.txt")
+    );
+    assert_eq!(
+        text(&response, header::CONTENT_DISPOSITION),
+        Some("attachment; filename=\"Rapport_final.txt\"; filename*=UTF-8''Rapport%20final.txt")
+    );
+}
+
+#[tokio::test]
+async fn object_download_hands_off_with_x_sendfile() {
+    let dir = media();
+    let settings = DownloadSettings::new(Backend::XSendfile).rule(Rule::x_sendfile());
+    let response = kind_response(dir.path(), "object", settings).await;
+    let expected = format!("{}/espace %C3%A9.txt", dir.path().display());
+    assert_eq!(text(&response, X_SENDFILE), Some(expected.as_str()));
+}
+
+#[tokio::test]
+async fn http_and_virtual_downloads_are_never_handed_off() {
+    let settings = DownloadSettings::new(Backend::Nginx).rule(Rule::nginx("/x-accel/"));
+    let app = Router::new()
+        .route(
+            "/bytes",
+            get(|| async { VirtualDownload::bytes("a.bin", &b"abc"[..]) }),
+        )
+        .route(
+            "/stream",
+            get(|| async {
+                VirtualDownload::stream(
+                    "s.bin",
+                    futures_util::stream::iter([Ok::<_, std::io::Error>(&b"xyz"[..])]),
+                )
+            }),
+        )
+        .layer(DownloadLayer::with_settings(settings));
+    for uri in ["/bytes", "/stream"] {
+        let response = request(app.clone(), uri, &[]).await;
+        assert_eq!(text(&response, X_ACCEL_REDIRECT), None, "{uri}");
+        assert_eq!(body(response).await.len(), 3, "{uri}");
+    }
+}
