@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::response::Response;
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, StatusCode};
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
+use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::file::FileMeta;
@@ -316,7 +316,8 @@ impl Rule {
             // file that has one (`relative_path` tells it came from a root).
             meta.relative_path.as_ref()?;
             let path = meta.local_path.as_ref()?;
-            return is_clean_absolute(path).then(|| HandOff::XSendfile { path: path.clone() });
+            return (is_clean_absolute(path) && sendfile_value(path).is_some())
+                .then(|| HandOff::XSendfile { path: path.clone() });
         }
         let rest = self.matched_segments(meta)?;
         match backend {
@@ -336,6 +337,7 @@ impl Rule {
                     .clone()
                     .or_else(|| self.source_dir.clone())?;
                 path.extend(&rest);
+                sendfile_value(&path)?;
                 Some(HandOff::XSendfile { path })
             }
             Backend::Development => None,
@@ -429,17 +431,40 @@ pub enum HandOff {
         /// `X-Accel-Limit-Rate`.
         limit_rate: Option<LimitRate>,
     },
-    /// `X-Sendfile` with the file's path.
+    /// `X-Sendfile` with the file's path, byte for byte.
     XSendfile {
-        /// The path the proxy opens.
+        /// The path the proxy opens (never holding `%` or control characters).
         path: PathBuf,
     },
 }
 
-/// Characters percent-encoded in an `X-Sendfile` path: mod_xsendfile and
-/// lighttpd decode it, so `%` must be encoded, and so must everything that
-/// cannot stand in a header.
-const SENDFILE_PATH: &AsciiSet = &CONTROLS.add(b'%').add(b'"').add(b'\\').add(b'?').add(b'#');
+/// The `X-Sendfile` value of `path`: the path itself, byte for byte
+/// (non-ASCII bytes as they are), which is what Apache's mod_xsendfile 0.12
+/// opens. lighttpd percent-decodes the value, so a path holding `%` would
+/// mean another file there: such paths, and paths with control characters
+/// (impossible in a header), are not handed off; the application streams
+/// them itself.
+fn sendfile_value(path: &Path) -> Option<HeaderValue> {
+    let bytes = path_bytes(path);
+    if bytes.contains(&b'%') {
+        return None;
+    }
+    HeaderValue::from_bytes(&bytes).ok()
+}
+
+#[cfg(unix)]
+fn path_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
+    std::borrow::Cow::Borrowed(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))
+}
+
+#[cfg(not(unix))]
+fn path_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
+    match path.to_str() {
+        Some(text) => std::borrow::Cow::Borrowed(text.as_bytes()),
+        // Not representable: `%` makes `sendfile_value` refuse it.
+        None => std::borrow::Cow::Borrowed(b"%"),
+    }
+}
 
 /// Turns a download response into the hand-off response for `target`:
 /// status 200, an empty body, the original `Content-Type` and
@@ -489,14 +514,15 @@ pub fn hand_off(response: Response, target: &HandOff) -> Response {
                 None => {}
             }
         }
-        HandOff::XSendfile { path } => {
-            let text = path.to_string_lossy();
-            insert(
-                headers,
-                X_SENDFILE,
-                &utf8_percent_encode(&text, SENDFILE_PATH).to_string(),
-            );
-        }
+        HandOff::XSendfile { path } => match sendfile_value(path) {
+            Some(value) => {
+                headers.insert(X_SENDFILE, value);
+            }
+            None => tracing::warn!(
+                ?path,
+                "refused an X-Sendfile path that cannot be sent exactly"
+            ),
+        },
     }
     tracing::debug!(?target, "download handed off to the proxy");
     Response::from_parts(parts, Body::empty())
@@ -822,14 +848,32 @@ mod tests {
     }
 
     #[test]
-    fn x_sendfile_path_encodes_percent_and_controls() {
+    fn x_sendfile_value_is_the_path_itself() {
         let out = hand_off(
             Response::new(Body::empty()),
             &HandOff::XSendfile {
-                path: PathBuf::from("/m/100%\r\nX: y.txt"),
+                path: PathBuf::from("/m/espace é?#.txt"),
             },
         );
-        assert_eq!(out.headers()[X_SENDFILE], "/m/100%25%0D%0AX: y.txt");
+        assert_eq!(
+            out.headers()[X_SENDFILE].as_bytes(),
+            "/m/espace é?#.txt".as_bytes()
+        );
+    }
+
+    #[test]
+    fn x_sendfile_refuses_percent_and_controls() {
+        let rule = Rule::x_sendfile();
+        for name in ["100%.txt", "a%41.txt", "a\r\nX: y.txt"] {
+            let mut meta = meta_path(&format!("/srv/media/{name}"));
+            meta.relative_path = Some(name.to_owned());
+            assert_eq!(rule.target(&meta, Backend::Nginx), None, "{name:?}");
+        }
+        let mapped = Rule::x_sendfile().source_dir("/srv/media");
+        assert_eq!(
+            mapped.target(&meta_path("/srv/media/100%.txt"), Backend::Nginx),
+            None
+        );
     }
 
     #[test]

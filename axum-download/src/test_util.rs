@@ -487,9 +487,8 @@ pub fn assert_x_accel_redirect(response: &Response, expected: &ExpectedXAccel) {
 /// Asserts that `response` hands a download off to Apache or lighttpd with
 /// the [`X_SENDFILE`] header naming `expected_path`.
 ///
-/// The header is percent-decoded before the comparison (the hand-off
-/// percent-encodes `%`, control characters and non-ASCII in it), and the
-/// decoded path must be exactly `expected_path`. Also checks the status
+/// The header carries the path byte for byte (non-ASCII included) and must
+/// be exactly `expected_path`. Also checks the status
 /// (`200 OK`) and that the hand-off carries no body (no `Content-Length`
 /// other than `0`, a body not known to hold bytes).
 ///
@@ -524,15 +523,15 @@ pub fn assert_x_sendfile(response: &Response, expected_path: impl AsRef<Path>) {
             None,
         );
     };
-    let text = String::from_utf8_lossy(value.as_bytes());
-    let decoded = percent_decode_str(&text).decode_utf8_lossy();
+    // The header carries the path byte for byte.
+    let sent = String::from_utf8_lossy(value.as_bytes());
     let expected_text = expected_path.to_string_lossy();
-    if decoded != expected_text {
+    if value.as_bytes() != expected_text.as_bytes() {
         mismatch(
             SENDFILE,
             "X-Sendfile",
             format_args!("{expected_text:?}"),
-            format_args!("{decoded:?}"),
+            format_args!("{sent:?}"),
             Some(("X-Sendfile (as sent)", value)),
         );
     }

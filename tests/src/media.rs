@@ -74,8 +74,8 @@ pub const SAMPLES: &[Sample] = &[
         disposition: Some("attachment; filename=\"file.txt\""),
     },
     Sample {
-        // A `%` in the name: percent-encoded in X-Accel-Redirect and
-        // X-Sendfile, so the proxy must decode it exactly once.
+        // A `%` in the name: percent-encoded in X-Accel-Redirect, so nginx
+        // must decode it exactly once; never handed off with X-Sendfile.
         name: "100% pur.txt",
         content: Content::Static(b"one hundred percent\n"),
         disposition: None,

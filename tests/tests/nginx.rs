@@ -45,3 +45,36 @@ async fn other_routes_pass_through_and_x_accel_is_internal() {
         "nginx served /x-accel/ to a client"
     );
 }
+
+/// The healthcheck chain, as `Healthcheck` checks it: the storage holds the
+/// file, the app answers `/healthcheck` with a hand-off, and only through
+/// nginx do the bytes arrive; asked directly, the app's answer is reported
+/// as a hand-off nobody served.
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_passes_through_nginx_only() {
+    use std::sync::Arc;
+
+    use axum_download::{FileSystemStorage, Healthcheck, Storage};
+
+    let stack = Stack::start(ProxyKind::Nginx);
+    let file = stack.media.root().join(demo::HEALTHCHECK_FILE);
+    std::fs::write(&file, demo::HEALTHCHECK_CONTENT).expect("write the healthcheck file");
+    e2e::media::make_public(&file, false);
+    let storage: Arc<dyn Storage> = Arc::new(FileSystemStorage::new(stack.media.root()));
+    let check = Healthcheck::new(storage, demo::HEALTHCHECK_FILE, demo::HEALTHCHECK_CONTENT);
+
+    check.check_storage().await.expect("the storage link");
+    let _ = stack.spy.take();
+    check
+        .check_url(&stack.proxy.url("/healthcheck"))
+        .await
+        .unwrap_or_else(|err| panic!("the chain through nginx: {err}\n{}", stack.proxy.logs()));
+    let upstream = stack.spy.take();
+    checks::assert_upstream_hand_off(&upstream, checks::HandOff::XAccelRedirect, "/healthcheck");
+
+    let direct = check
+        .check_url(&stack.demo.url("/healthcheck"))
+        .await
+        .expect_err("the app alone must not pass the whole-chain check");
+    assert_eq!(direct.link, "proxy", "{direct}");
+}
