@@ -505,7 +505,7 @@ pub fn assert_x_accel_redirect(response: &Response, expected: &ExpectedXAccel) {
 /// use axum_download::{hand_off, HandOff, VirtualDownload};
 ///
 /// let download = VirtualDownload::text("report.txt", "...").into_response();
-/// let path = PathBuf::from("/srv/media/100% é.txt");
+/// let path = PathBuf::from("/srv/media/rapport é.txt");
 /// let response = hand_off(download, &HandOff::XSendfile { path: path.clone() });
 /// assert_x_sendfile(&response, &path);
 /// ```
