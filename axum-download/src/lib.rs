@@ -59,6 +59,7 @@ mod offload;
 mod path_download;
 mod response;
 mod settings;
+mod signature;
 mod storage;
 #[cfg(feature = "test-util")]
 pub mod test_util;
@@ -83,6 +84,9 @@ pub use offload::{
 pub use path_download::PathDownload;
 pub use response::{finish, finish_with_settings, DownloadResponse};
 pub use settings::{DownloadSettings, SettingsError};
+pub use signature::{
+    SignatureError, SignatureLayer, SignatureService, SignedStorage, UrlSigner, SIGNATURE_PARAM,
+};
 pub use storage::{encode_path, FileSystemStorage, Storage, StorageDownload};
 pub use virtual_download::VirtualDownload;
 

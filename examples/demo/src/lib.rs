@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::routing::get;
@@ -18,8 +18,8 @@ use axum::Router;
 use axum_download::{
     encode_path, x_accel, x_sendfile, Backend, Conditions, DownloadError, DownloadLayer,
     DownloadObject, DownloadResponse, DownloadSettings, FileSystemStorage, Healthcheck,
-    HttpDownload, ObjectDownload, ObjectFile, PathDownload, Rule, Storage, StorageDownload,
-    VirtualDownload,
+    HttpDownload, ObjectDownload, ObjectFile, PathDownload, Rule, SignatureLayer, SignedStorage,
+    Storage, StorageDownload, UrlSigner, VirtualDownload,
 };
 use bytes::Bytes;
 use serde::Deserialize;
@@ -164,6 +164,8 @@ struct AppState {
     optimized: Arc<dyn Storage>,
     settings: Arc<DownloadSettings>,
     healthcheck: Arc<Healthcheck>,
+    signer: UrlSigner,
+    signed: Arc<dyn Storage>,
     documents: Documents,
     upstream: Arc<str>,
 }
@@ -209,6 +211,12 @@ impl Prepared {
         let optimized: Arc<dyn Storage> =
             Arc::new(FileSystemStorage::new(root.clone()).base_url("/media/optimized/"));
         let documents = load_documents(root, &storage)?;
+        let signer = UrlSigner::new(signing_key()?);
+        let signed: Arc<dyn Storage> = Arc::new(SignedStorage::new(
+            FileSystemStorage::new(root.clone()).base_url("/signed/"),
+            signer.clone(),
+            Duration::from_secs(DEFAULT_SIGNATURE_TTL),
+        ));
         let upstream = config
             .upstream
             .clone()
@@ -224,6 +232,8 @@ impl Prepared {
                     HEALTHCHECK_FILE,
                     HEALTHCHECK_CONTENT,
                 )),
+                signer,
+                signed,
                 documents,
                 upstream: upstream.into(),
             },
@@ -246,6 +256,11 @@ impl Prepared {
             .route("/lighttpd/{*name}", get(lighttpd_download))
             .route("/optimized/{*name}", get(optimized_download))
             .route("/healthcheck", get(healthcheck))
+            .route(
+                "/signed/{*name}",
+                get(signed_download).layer(SignatureLayer::new(self.state.signer.clone())),
+            )
+            .route("/sign/{*name}", get(sign))
             .layer(layer)
             .with_state(self.state)
     }
@@ -384,6 +399,67 @@ pub const HEALTHCHECK_CONTENT: &str = "axum-download healthcheck\n";
 /// from nginx).
 async fn healthcheck(State(state): State<AppState>) -> axum::response::Response {
     state.healthcheck.respond().await
+}
+
+/// How long `/sign/` URLs stay valid without `?expires=`.
+const DEFAULT_SIGNATURE_TTL: u64 = 3600;
+
+/// The signing key: `DEMO_SIGNING_KEY` when set, else 32 random bytes for
+/// this process (signed URLs then die with it).
+fn signing_key() -> Result<Vec<u8>, String> {
+    if let Some(key) = std::env::var_os("DEMO_SIGNING_KEY") {
+        let key = key.into_encoded_bytes();
+        if key.len() < 16 {
+            return Err("DEMO_SIGNING_KEY must be at least 16 bytes".to_owned());
+        }
+        return Ok(key);
+    }
+    let mut key = vec![0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| std::io::Read::read_exact(&mut random, &mut key))
+        .map_err(|err| {
+            format!("no random signing key (/dev/urandom: {err}); set DEMO_SIGNING_KEY")
+        })?;
+    Ok(key)
+}
+
+/// `/storage/`, behind `SignatureLayer`: 403 without a valid signature.
+async fn signed_download(
+    State(state): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+) -> Download {
+    StorageDownload::new(state.signed, name).await
+}
+
+#[derive(Debug, Deserialize)]
+struct SignQuery {
+    expires: Option<u64>,
+}
+
+/// The signed URL of `/signed/{name}`, as text, absolute when the request
+/// says which host it reached.
+async fn sign(
+    State(state): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+    Query(query): Query<SignQuery>,
+    headers: axum::http::HeaderMap,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    let ttl = Duration::from_secs(query.expires.unwrap_or(DEFAULT_SIGNATURE_TTL));
+    let path = state.signer.sign_path(&format!("/signed/{name}"), ttl);
+    let url = match headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+    {
+        Some(host) => format!("http://{host}{path}"),
+        None => path,
+    };
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        url,
+    )
 }
 
 async fn virtual_hello() -> DownloadResponse {

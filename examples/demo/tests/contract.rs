@@ -1234,3 +1234,58 @@ async fn healthcheck_is_503_when_the_file_is_missing() {
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(reply.text().starts_with("storage: "), "{}", reply.text());
 }
+
+// ---------------------------------------------------------------------------
+// Signed URLs
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn sign_gives_a_url_that_signed_serves() {
+    let media = Media::new();
+    let demo = media.demo();
+    let client = client();
+    let signed = get(&client, &demo.url(&format!("/sign/{ESPACE_URL}"))).await;
+    assert_eq!(signed.status, StatusCode::OK);
+    assert_eq!(
+        signed.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    let url = signed.text();
+    assert!(
+        url.starts_with(&demo.url(&format!("/signed/{ESPACE_URL}?X-Signature="))),
+        "{url}"
+    );
+    let reply = get(&client, &url).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, ESPACE);
+    assert_eq!(reply.header("content-disposition"), Some(ESPACE_ATTACHMENT));
+}
+
+#[tokio::test]
+async fn signed_refuses_missing_tampered_other_path_and_expired() {
+    let media = Media::new();
+    let demo = media.demo();
+    let client = client();
+    let missing = get(&client, &demo.url("/signed/hello-world.txt")).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+
+    let url = get(&client, &demo.url("/sign/hello-world.txt"))
+        .await
+        .text();
+    let mut tampered = url.clone();
+    let last = tampered.pop().expect("a signature");
+    tampered.push(if last == '0' { '1' } else { '0' });
+    assert_eq!(get(&client, &tampered).await.status, StatusCode::FORBIDDEN);
+
+    let other = url.replace("/signed/hello-world.txt", "/signed/empty.txt");
+    assert_eq!(get(&client, &other).await.status, StatusCode::FORBIDDEN);
+
+    let expired = get(&client, &demo.url("/sign/hello-world.txt?expires=0"))
+        .await
+        .text();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(get(&client, &expired).await.status, StatusCode::FORBIDDEN);
+
+    // The good one still works.
+    assert_eq!(get(&client, &url).await.body, HELLO);
+}
