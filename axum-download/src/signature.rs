@@ -433,11 +433,7 @@ mod tests {
         let uri: http::Uri = url.parse().unwrap();
         assert_eq!(signer().verify_uri(&uri), Ok(()));
         // Another valid encoding of the same path verifies too.
-        let other: http::Uri = url
-            .replace("%20", "%20")
-            .replace("%C3%A9", "%c3%a9")
-            .parse()
-            .unwrap();
+        let other: http::Uri = url.replace("%C3%A9", "%c3%a9").parse().unwrap();
         assert_eq!(signer().verify_uri(&other), Ok(()));
     }
 
