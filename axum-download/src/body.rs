@@ -15,6 +15,7 @@ use http_body::{Frame, SizeHint};
 
 use crate::conditional::ByteRange;
 use crate::file::{ByteStream, FileSource};
+use crate::report::Report;
 
 pub(crate) enum Segment {
     Bytes(Bytes),
@@ -44,6 +45,19 @@ pub(crate) struct DownloadBody {
     state: State,
     /// Bytes still to send when the total is known.
     remaining: Option<u64>,
+    /// Bytes handed to the server so far.
+    sent: u64,
+    /// The body ended cleanly (every segment done, no error).
+    finished: bool,
+    report: Option<Report>,
+}
+
+impl Drop for DownloadBody {
+    fn drop(&mut self) {
+        if let Some(report) = &self.report {
+            report.emit(self.sent, self.finished);
+        }
+    }
 }
 
 impl DownloadBody {
@@ -56,10 +70,20 @@ impl DownloadBody {
             segments: segments.into(),
             state: State::Idle,
             remaining,
+            sent: 0,
+            finished: false,
+            report: None,
         }
     }
 
+    /// Reports the download's outcome when the body is dropped.
+    pub(crate) fn with_report(mut self, report: Report) -> Self {
+        self.report = Some(report);
+        self
+    }
+
     fn account(&mut self, n: usize) {
+        self.sent += n as u64;
         if let Some(remaining) = self.remaining.as_mut() {
             *remaining = remaining.saturating_sub(n as u64);
         }
@@ -85,7 +109,10 @@ impl http_body::Body for DownloadBody {
         loop {
             match &mut this.state {
                 State::Idle => match this.segments.pop_front() {
-                    None => return Poll::Ready(None),
+                    None => {
+                        this.finished = true;
+                        return Poll::Ready(None);
+                    }
                     Some(Segment::Bytes(bytes)) => {
                         if bytes.is_empty() {
                             continue;

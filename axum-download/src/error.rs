@@ -86,10 +86,11 @@ impl std::error::Error for DownloadError {}
 impl IntoResponse for DownloadError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let code = status.as_u16();
         if status.is_server_error() {
-            tracing::warn!(status = status.as_u16(), detail = %self.detail, "download failed");
+            tracing::warn!(target: "axum_download", decision = "error", status = code, bytes_sent = 0u64, detail = %self.detail, "download");
         } else {
-            tracing::debug!(status = status.as_u16(), detail = %self.detail, "download refused");
+            tracing::info!(target: "axum_download", decision = "error", status = code, bytes_sent = 0u64, detail = %self.detail, "download");
         }
         let text = status.canonical_reason().unwrap_or("Error");
         let mut response = (status, format!("{text}\n")).into_response();

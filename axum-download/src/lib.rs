@@ -57,6 +57,7 @@ mod layer;
 mod object_download;
 mod offload;
 mod path_download;
+mod report;
 mod response;
 mod settings;
 mod signature;

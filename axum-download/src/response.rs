@@ -17,6 +17,7 @@ use crate::conditional::{
 use crate::content_disposition::{self, Disposition};
 use crate::file::{DownloadFile, FileMeta, FileSource};
 use crate::offload::hand_off;
+use crate::report::{self, Report};
 use crate::settings::DownloadSettings;
 
 /// A download, ready to become a response.
@@ -59,6 +60,8 @@ pub(crate) struct PendingDownload {
     pub(crate) file: Arc<DownloadFile>,
     /// The computed Content-Type, reused for multipart parts.
     pub(crate) content_type: HeaderValue,
+    /// The report of the full body, disarmed when another answer replaces it.
+    pub(crate) report: Report,
 }
 
 impl DownloadResponse {
@@ -240,9 +243,20 @@ impl IntoResponse for DownloadResponse {
         // Only 200 and a relayed 206 have a body; a relayed 304, 412 or 416
         // carries its validators (and Content-Range) alone.
         let has_body = status == StatusCode::OK || status == StatusCode::PARTIAL_CONTENT;
+        let name = self.file.meta.name.as_deref();
+        let report = Report::new(
+            if status == StatusCode::OK {
+                "full"
+            } else {
+                "relayed"
+            },
+            status.as_u16(),
+            name,
+        );
         let body = if has_body {
-            file_body(&self.file.source, None, size)
+            file_body(&self.file.source, None, size, report.clone())
         } else {
+            report::emit("relayed", status.as_u16(), name, 0, true);
             Body::empty()
         };
         let mut response = Response::new(body);
@@ -252,6 +266,7 @@ impl IntoResponse for DownloadResponse {
             response.extensions_mut().insert(PendingDownload {
                 file: Arc::new(self.file),
                 content_type,
+                report,
             });
         } else if !has_body {
             let headers = response.headers_mut();
@@ -272,12 +287,14 @@ fn file_body(
     source: &Arc<dyn FileSource>,
     range: Option<ByteRange>,
     expected: Option<u64>,
+    report: Report,
 ) -> Body {
-    Body::new(DownloadBody::new(vec![Segment::File {
+    let body = DownloadBody::new(vec![Segment::File {
         source: source.clone(),
         range,
         expected,
-    }]))
+    }]);
+    Body::new(body.with_report(report))
 }
 
 /// Adds `charset` (default `utf-8`) to textual types that have none; other
@@ -375,29 +392,36 @@ pub fn finish_with_settings(
         meta.size,
         source.ranges(),
     );
+    let name = meta.name.as_deref();
     if !matches!(
         decision,
         Decision::NotModified | Decision::PreconditionFailed
     ) && source.ranges()
     {
         if let Some(target) = settings.target(meta) {
+            pending.report.disarm();
+            report::emit("hand_off", 200, name, 0, true);
             return hand_off(response, &target);
         }
     }
+    if decision != Decision::Full || head {
+        // The full body is replaced: the answer below reports instead.
+        pending.report.disarm();
+    }
     let (mut parts, body) = response.into_parts();
     let headers = &mut parts.headers;
-    let body = match decision {
-        Decision::Full => body,
+    let (body, outcome) = match decision {
+        Decision::Full => (body, "full"),
         Decision::NotModified => {
             parts.status = StatusCode::NOT_MODIFIED;
             strip_representation(headers);
-            Body::empty()
+            (Body::empty(), "not_modified")
         }
         Decision::PreconditionFailed => {
             parts.status = StatusCode::PRECONDITION_FAILED;
             strip_representation(headers);
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0u64));
-            Body::empty()
+            (Body::empty(), "precondition_failed")
         }
         Decision::RangeNotSatisfiable => {
             parts.status = StatusCode::RANGE_NOT_SATISFIABLE;
@@ -408,7 +432,7 @@ pub fn finish_with_settings(
                 header_value(format!("bytes */{length}")),
             );
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0u64));
-            Body::empty()
+            (Body::empty(), "range_not_satisfiable")
         }
         Decision::Partial(range) => {
             let length = meta.size.unwrap_or(0);
@@ -418,7 +442,11 @@ pub fn finish_with_settings(
                 header_value(range.content_range(length)),
             );
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(range.len()));
-            file_body(source, Some(range), Some(range.len()))
+            let report = Report::new("partial", 206, name);
+            (
+                file_body(source, Some(range), Some(range.len()), report),
+                "partial",
+            )
         }
         Decision::MultiPart(ranges) => {
             let length = meta.size.unwrap_or(0);
@@ -433,12 +461,20 @@ pub fn finish_with_settings(
                 header_value(format!("multipart/byteranges; boundary={boundary}")),
             );
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
-            Body::new(body)
+            let report = Report::new("multipart", 206, name);
+            (Body::new(body.with_report(report)), "multipart")
         }
     };
     let body = if head {
+        report::emit("head", parts.status.as_u16(), name, 0, true);
         head_body(&parts.headers)
     } else {
+        if matches!(
+            outcome,
+            "not_modified" | "precondition_failed" | "range_not_satisfiable"
+        ) {
+            report::emit(outcome, parts.status.as_u16(), name, 0, true);
+        }
         body
     };
     Response::from_parts(parts, body)

@@ -1,0 +1,233 @@
+//! Every download emits exactly one `tracing` event (target
+//! `axum_download`) with its decision, status and the bytes sent.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, State};
+use axum::routing::get;
+use axum::Router;
+use axum_download::{
+    Backend, DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, PathDownload, Rule,
+};
+use http::{Method, Request};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use tracing::field::{Field, Visit};
+use tracing::span;
+
+type Fields = HashMap<String, String>;
+
+/// A subscriber that keeps the fields of every `axum_download` event.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<Fields>>>);
+
+struct Fieldset<'a>(&'a mut Fields);
+
+impl Visit for Fieldset<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+}
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
+        span::Id::from_u64(1)
+    }
+    fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
+    fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if event.metadata().target() == "axum_download" {
+            let mut fields = Fields::new();
+            event.record(&mut Fieldset(&mut fields));
+            self.0.lock().unwrap().push(fields);
+        }
+    }
+    fn enter(&self, _: &span::Id) {}
+    fn exit(&self, _: &span::Id) {}
+}
+
+fn media() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("digits.txt"), "0123456789").unwrap();
+    std::fs::write(dir.path().join("big.bin"), vec![7u8; 1 << 20]).unwrap();
+    dir
+}
+
+async fn download(
+    State(root): State<PathBuf>,
+    UrlPath(name): UrlPath<String>,
+) -> Result<DownloadResponse, DownloadError> {
+    PathDownload::from_root(root, name).await
+}
+
+fn app(root: PathBuf, settings: DownloadSettings) -> Router {
+    Router::new()
+        .route("/{*name}", get(download))
+        .layer(DownloadLayer::with_settings(settings))
+        .with_state(root)
+}
+
+/// Runs one request (reading the whole body) and returns the events.
+async fn events(
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+    settings: DownloadSettings,
+) -> Vec<Fields> {
+    let dir = media();
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    let mut request = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = app(dir.path().into(), settings)
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let _ = response.into_body().collect().await;
+    let events = capture.0.lock().unwrap().clone();
+    events
+}
+
+fn one(events: &[Fields]) -> &Fields {
+    assert_eq!(events.len(), 1, "exactly one event: {events:?}");
+    &events[0]
+}
+
+fn check(events: &[Fields], decision: &str, status: &str, bytes: &str) {
+    let event = one(events);
+    assert_eq!(event["decision"], decision, "{event:?}");
+    assert_eq!(event["status"], status, "{event:?}");
+    assert_eq!(event["bytes_sent"], bytes, "{event:?}");
+}
+
+#[tokio::test]
+async fn full_download_reports_bytes_sent() {
+    let events = events(Method::GET, "/digits.txt", &[], DownloadSettings::default()).await;
+    check(&events, "full", "200", "10");
+    assert_eq!(events[0]["complete"], "true");
+    assert_eq!(events[0]["file"], "digits.txt");
+}
+
+#[tokio::test]
+async fn partial_download_reports_range_bytes() {
+    let events = events(
+        Method::GET,
+        "/digits.txt",
+        &[("range", "bytes=2-4")],
+        DownloadSettings::default(),
+    )
+    .await;
+    check(&events, "partial", "206", "3");
+}
+
+#[tokio::test]
+async fn multipart_download_reports_all_bytes() {
+    let events = events(
+        Method::GET,
+        "/digits.txt",
+        &[("range", "bytes=0-0,5-5")],
+        DownloadSettings::default(),
+    )
+    .await;
+    let event = one(&events);
+    assert_eq!(event["decision"], "multipart");
+    assert!(event["bytes_sent"].parse::<u64>().unwrap() > 2, "{event:?}");
+}
+
+#[tokio::test]
+async fn not_modified_is_reported() {
+    let events = events(
+        Method::GET,
+        "/digits.txt",
+        &[("if-none-match", "*")],
+        DownloadSettings::default(),
+    )
+    .await;
+    check(&events, "not_modified", "304", "0");
+}
+
+#[tokio::test]
+async fn precondition_failed_is_reported() {
+    let events = events(
+        Method::GET,
+        "/digits.txt",
+        &[("if-match", "\"x\"")],
+        DownloadSettings::default(),
+    )
+    .await;
+    check(&events, "precondition_failed", "412", "0");
+}
+
+#[tokio::test]
+async fn range_not_satisfiable_is_reported() {
+    let events = events(
+        Method::GET,
+        "/digits.txt",
+        &[("range", "bytes=99-")],
+        DownloadSettings::default(),
+    )
+    .await;
+    check(&events, "range_not_satisfiable", "416", "0");
+}
+
+#[tokio::test]
+async fn head_is_reported() {
+    let events = events(
+        Method::HEAD,
+        "/digits.txt",
+        &[],
+        DownloadSettings::default(),
+    )
+    .await;
+    check(&events, "head", "200", "0");
+}
+
+#[tokio::test]
+async fn hand_off_is_reported() {
+    let settings = DownloadSettings::new(Backend::Nginx).rule(Rule::nginx("/x-accel/"));
+    let events = events(Method::GET, "/digits.txt", &[], settings).await;
+    check(&events, "hand_off", "200", "0");
+}
+
+#[tokio::test]
+async fn error_is_reported() {
+    let events = events(
+        Method::GET,
+        "/missing.txt",
+        &[],
+        DownloadSettings::default(),
+    )
+    .await;
+    check(&events, "error", "404", "0");
+}
+
+#[tokio::test]
+async fn abandoned_download_reports_partial_bytes_as_incomplete() {
+    let dir = media();
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    let response = app(dir.path().into(), DownloadSettings::default())
+        .oneshot(Request::get("/big.bin").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let mut body = response.into_body();
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    drop(body); // the client went away
+    let events = capture.0.lock().unwrap().clone();
+    let event = one(&events);
+    assert_eq!(event["decision"], "full");
+    assert_eq!(event["complete"], "false");
+    assert_eq!(event["bytes_sent"], first.len().to_string());
+}
