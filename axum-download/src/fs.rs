@@ -103,6 +103,9 @@ pub(crate) struct Resolved {
     pub(crate) metadata: Metadata,
     /// The checked relative path, normalised (`a//./b` is `a/b`).
     pub(crate) relative: String,
+    /// The canonical root the file must stay in when it is opened, unless
+    /// symbolic links may leave it.
+    pub(crate) confined_to: Option<PathBuf>,
 }
 
 impl Resolved {
@@ -117,6 +120,7 @@ impl Resolved {
         LocalFile {
             path: self.path.clone(),
             size: self.metadata.len(),
+            confined_to: self.confined_to.clone(),
         }
     }
 }
@@ -133,18 +137,21 @@ pub(crate) fn resolve_blocking(
     let relative = segments.join("/");
     let mut path = root.to_path_buf();
     path.extend(segments);
+    let mut confined_to = None;
     if !confinement.follow_symlinks_outside {
         let real_root = root.canonicalize().map_err(not_found)?;
         let real = path.canonicalize().map_err(not_found)?;
         if !real.starts_with(&real_root) {
             return Err(Refused::OutsideRoot.into_io(untrusted));
         }
+        confined_to = Some(real_root);
     }
     let metadata = regular_file_metadata(&path)?;
     Ok(Resolved {
         path,
         metadata,
         relative,
+        confined_to,
     })
 }
 
@@ -204,6 +211,9 @@ fn file_etag(metadata: &Metadata) -> ETag {
 pub(crate) struct LocalFile {
     pub(crate) path: PathBuf,
     pub(crate) size: u64,
+    /// Checked again on the open file: a path swapped for a symbolic link
+    /// between the check and the open cannot escape.
+    pub(crate) confined_to: Option<PathBuf>,
 }
 
 impl FileSource for LocalFile {
@@ -213,15 +223,22 @@ impl FileSource for LocalFile {
             start: 0,
             end: self.size,
         });
-        Box::pin(open_range(path, range))
+        Box::pin(open_range(path, range, self.confined_to.clone()))
     }
 }
 
 /// Opens the file and reads the first chunk in one trip to the blocking
 /// pool (a small file needs no other), then streams the rest.
-async fn open_range(path: PathBuf, range: ByteRange) -> io::Result<ByteStream> {
+async fn open_range(
+    path: PathBuf,
+    range: ByteRange,
+    confined_to: Option<PathBuf>,
+) -> io::Result<ByteStream> {
     let (file, first) = spawn_blocking(move || {
         let file = File::open(&path)?;
+        if let Some(root) = &confined_to {
+            check_opened_beneath(&file, &path, root)?;
+        }
         let first = read_chunk(&file, range.start, range.len())?;
         Ok((Arc::new(file), first))
     })
@@ -242,6 +259,32 @@ async fn open_range(path: PathBuf, range: ByteRange) -> io::Result<ByteStream> {
     );
     let first = futures_util::stream::iter((!first.is_empty()).then_some(Ok(first)));
     Ok(Box::pin(futures_util::StreamExt::chain(first, rest)))
+}
+
+/// Checks where the *opened* file really is, so nothing swapped in between
+/// the path check and the open (a symbolic link to `/etc`, a renamed
+/// directory) gets served. On Linux the open descriptor's own path is read
+/// from `/proc/self/fd`; elsewhere the path is resolved again.
+fn check_opened_beneath(file: &File, path: &Path, root: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    let real = {
+        use std::os::fd::AsRawFd;
+        std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
+            .or_else(|_| path.canonicalize())?
+    };
+    #[cfg(not(target_os = "linux"))]
+    let real = {
+        let _ = file;
+        path.canonicalize()?
+    };
+    if real.starts_with(root) {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "the file left its root between the check and the open",
+        ))
+    }
 }
 
 /// Reads up to one chunk at `offset`; a file that ends before `remaining`

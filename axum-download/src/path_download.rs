@@ -25,7 +25,10 @@ use crate::response::DownloadResponse;
 ///   allows it.
 ///
 /// A missing file, a directory, or anything that is not a regular file also
-/// answers 404. [`from_trusted_path`](Self::from_trusted_path) takes a path
+/// answers 404. The check is repeated on the opened file itself (on Linux,
+/// by the open descriptor's real path), so a file or directory swapped for
+/// an escaping symbolic link between the check and the open fails the
+/// transfer instead of serving what the link points at. [`from_trusted_path`](Self::from_trusted_path) takes a path
 /// the application built itself.
 ///
 /// Awaiting the builder reads the metadata (on the blocking pool); the
@@ -102,6 +105,7 @@ impl PathDownload {
                     LocalFile {
                         path,
                         size: metadata.len(),
+                        confined_to: None,
                     },
                 ))
             }

@@ -1108,3 +1108,41 @@ async fn chunks_are_at_least_64_kib() {
     assert_eq!(sizes.iter().sum::<usize>(), 1 << 20);
     assert!(sizes.iter().all(|&n| n >= 64 * 1024), "{sizes:?}");
 }
+
+/// The check-then-open race (tower-http issue 658): the file passes the
+/// path check, then is replaced by a symbolic link leaving the root before
+/// the body opens it. The opened file is checked again, so the outside file
+/// is never served.
+#[cfg(unix)]
+#[tokio::test]
+async fn file_swapped_for_escaping_symlink_after_check_is_not_served() {
+    let media = Media::new();
+    let outside = tempfile::tempdir().unwrap();
+    // Same length as the checked file, so only the confinement can stop it.
+    std::fs::write(outside.path().join("secret.txt"), "SECRET SECRET").unwrap();
+    let response = get_with(path_app(media.root()), "/path/hello-world.txt", &[]).await;
+    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "13");
+    let checked = media.dir.path().join("hello-world.txt");
+    std::fs::remove_file(&checked).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), &checked).unwrap();
+    let result = response.into_body().collect().await;
+    match result {
+        Err(_) => {}
+        Ok(collected) => panic!("served {:?}", collected.to_bytes()),
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn directory_swapped_for_escaping_symlink_after_check_is_not_served() {
+    let media = Media::new();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(outside.path().join("dir")).unwrap();
+    std::fs::write(outside.path().join("dir/file.txt"), "SECRET\n").unwrap();
+    let response = get_with(path_app(media.root()), "/path/nested/dir/file.txt", &[]).await;
+    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "7");
+    let nested = media.dir.path().join("nested");
+    std::fs::remove_dir_all(&nested).unwrap();
+    std::os::unix::fs::symlink(outside.path(), &nested).unwrap();
+    assert!(response.into_body().collect().await.is_err());
+}
