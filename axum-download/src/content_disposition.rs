@@ -86,9 +86,11 @@ pub(crate) fn header_value(disposition: Disposition, filename: Option<&str>) -> 
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
-/// The ASCII fallback: accents stripped (`é` → `e`), whitespace and anything
-/// else that is not visible ASCII replaced with `_`, `"` and `\` escaped.
+/// The ASCII fallback: accents stripped (`é` → `e`), whitespace, `/` (which
+/// compatibility lookalikes such as `／` decompose to) and anything else that
+/// is not visible ASCII replaced with `_`, `"` and `\` escaped. Never empty.
 fn push_ascii_fallback(out: &mut String, name: &str) {
+    let start = out.len();
     for c in name.nfkd() {
         if is_combining_mark(c) {
             // The accent of a letter already written (or already replaced).
@@ -99,11 +101,16 @@ fn push_ascii_fallback(out: &mut String, name: &str) {
                 out.push('\\');
                 out.push(c);
             }
+            '/' => out.push('_'),
             '!'..='~' => out.push(c),
             _ => {
                 out.push('_');
             }
         }
+    }
+    if out.len() == start {
+        // A name of combining marks only: keep the fallback non-empty.
+        out.push('_');
     }
 }
 
@@ -195,6 +202,20 @@ mod tests {
         assert_eq!(
             attachment("ﬁle.txt"),
             "attachment; filename=\"file.txt\"; filename*=UTF-8''%EF%AC%81le.txt"
+        );
+    }
+
+    #[test]
+    fn fullwidth_slashes_do_not_become_path_separators() {
+        assert!(attachment("‥／‥／etc／passwd")
+            .starts_with("attachment; filename=\".._.._etc_passwd\""));
+    }
+
+    #[test]
+    fn combining_marks_only_still_give_a_fallback() {
+        assert_eq!(
+            attachment("\u{301}"),
+            "attachment; filename=\"_\"; filename*=UTF-8''%CC%81"
         );
     }
 

@@ -441,12 +441,16 @@ pub enum HandOff {
 /// The `X-Sendfile` value of `path`: the path itself, byte for byte
 /// (non-ASCII bytes as they are), which is what Apache's mod_xsendfile 0.12
 /// opens. lighttpd percent-decodes the value, so a path holding `%` would
-/// mean another file there: such paths, and paths with control characters
-/// (impossible in a header), are not handed off; the application streams
-/// them itself.
+/// mean another file there: such paths, paths with control characters
+/// (tab included) and paths ending in a space are not handed off; the
+/// application streams them itself.
 fn sendfile_value(path: &Path) -> Option<HeaderValue> {
     let bytes = path_bytes(path);
-    if bytes.contains(&b'%') {
+    // Controls (tab included) cannot be sent exactly, and a value ending in
+    // a space would lose it: header parsers trim the ends of a field.
+    let exact = !bytes.iter().any(|&b| b == b'%' || b < 0x20 || b == 0x7f)
+        && bytes.last().is_some_and(|&b| b != b' ');
+    if !exact {
         return None;
     }
     HeaderValue::from_bytes(&bytes).ok()
@@ -864,7 +868,13 @@ mod tests {
     #[test]
     fn x_sendfile_refuses_percent_and_controls() {
         let rule = Rule::x_sendfile();
-        for name in ["100%.txt", "a%41.txt", "a\r\nX: y.txt"] {
+        for name in [
+            "100%.txt",
+            "a%41.txt",
+            "a\r\nX: y.txt",
+            "a\tb.txt",
+            "trailing ",
+        ] {
             let mut meta = meta_path(&format!("/srv/media/{name}"));
             meta.relative_path = Some(name.to_owned());
             assert_eq!(rule.target(&meta, Backend::Nginx), None, "{name:?}");
