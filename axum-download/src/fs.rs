@@ -103,9 +103,20 @@ pub(crate) struct Resolved {
     pub(crate) metadata: Metadata,
     /// The checked relative path, normalised (`a//./b` is `a/b`).
     pub(crate) relative: String,
-    /// The canonical root the file must stay in when it is opened, unless
-    /// symbolic links may leave it.
-    pub(crate) confined_to: Option<PathBuf>,
+    /// How the open must stay in the root, unless symbolic links may leave it.
+    pub(crate) confined_to: Option<Beneath>,
+}
+
+/// How a file is kept beneath its root when it is opened.
+#[derive(Debug, Clone)]
+pub(crate) enum Beneath {
+    /// Linux: `openat2` with `RESOLVE_BENEATH` from the root: resolution
+    /// and open are one atomic step that cannot leave the root.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    Resolve { root: PathBuf, relative: String },
+    /// Elsewhere, or when the kernel refuses `openat2`: open the path, then
+    /// check the opened file's real path against the canonical root.
+    Check { real_root: PathBuf },
 }
 
 impl Resolved {
@@ -137,22 +148,108 @@ pub(crate) fn resolve_blocking(
     let relative = segments.join("/");
     let mut path = root.to_path_buf();
     path.extend(segments);
-    let mut confined_to = None;
-    if !confinement.follow_symlinks_outside {
-        let real_root = root.canonicalize().map_err(not_found)?;
-        let real = path.canonicalize().map_err(not_found)?;
-        if !real.starts_with(&real_root) {
-            return Err(Refused::OutsideRoot.into_io(untrusted));
+    if confinement.follow_symlinks_outside {
+        let metadata = regular_file_metadata(&path)?;
+        return Ok(Resolved {
+            path,
+            metadata,
+            relative,
+            confined_to: None,
+        });
+    }
+    #[cfg(target_os = "linux")]
+    match beneath::open(root, &relative, beneath::Purpose::Stat) {
+        Ok(handle) => {
+            let metadata = handle.metadata().map_err(not_found)?;
+            if !metadata.is_file() {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("{} is not a regular file", path.display()),
+                ));
+            }
+            let confined_to = Some(Beneath::Resolve {
+                root: root.to_path_buf(),
+                relative: relative.clone(),
+            });
+            return Ok(Resolved {
+                path,
+                metadata,
+                relative,
+                confined_to,
+            });
         }
-        confined_to = Some(real_root);
+        Err(beneath::Refusal::NotFound(err)) => return Err(not_found(err)),
+        // An absolute symbolic link, one that climbs out and back in, or a
+        // kernel without openat2: decide on the canonical paths instead.
+        Err(beneath::Refusal::Undecided) => {}
+    }
+    let real_root = root.canonicalize().map_err(not_found)?;
+    let real = path.canonicalize().map_err(not_found)?;
+    if !real.starts_with(&real_root) {
+        return Err(Refused::OutsideRoot.into_io(untrusted));
     }
     let metadata = regular_file_metadata(&path)?;
     Ok(Resolved {
         path,
         metadata,
         relative,
-        confined_to,
+        confined_to: Some(Beneath::Check { real_root }),
     })
+}
+
+#[cfg(target_os = "linux")]
+mod beneath {
+    //! `openat2(2)` with `RESOLVE_BENEATH`.
+
+    use std::fs::File;
+    use std::io;
+    use std::path::Path;
+
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    use rustix::io::Errno;
+
+    pub(super) enum Purpose {
+        /// `O_PATH`: enough to stat, opens nothing for reading.
+        Stat,
+        Read,
+    }
+
+    pub(super) enum Refusal {
+        /// Missing, not beneath the root, or otherwise not servable.
+        NotFound(io::Error),
+        /// `openat2` cannot decide: fall back to canonical paths.
+        Undecided,
+    }
+
+    pub(super) fn open(root: &Path, relative: &str, purpose: Purpose) -> Result<File, Refusal> {
+        let dir = rustix::fs::open(
+            root,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|err| Refusal::NotFound(err.into()))?;
+        let flags = match purpose {
+            Purpose::Stat => OFlags::PATH | OFlags::CLOEXEC,
+            Purpose::Read => OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
+        };
+        let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+        match rustix::fs::openat2(&dir, relative, flags, Mode::empty(), resolve) {
+            Ok(fd) => Ok(File::from(fd)),
+            // EXDEV: the path would leave the root (or uses an absolute
+            // link); ENOSYS/EPERM: no openat2 here; EAGAIN: retry-able race.
+            Err(Errno::XDEV | Errno::NOSYS | Errno::PERM | Errno::AGAIN) => Err(Refusal::Undecided),
+            Err(err) => Err(Refusal::NotFound(err.into())),
+        }
+    }
+
+    /// Opens for reading beneath the root; `None` when undecided.
+    pub(super) fn open_read(root: &Path, relative: &str) -> io::Result<Option<File>> {
+        match open(root, relative, Purpose::Read) {
+            Ok(file) => Ok(Some(file)),
+            Err(Refusal::Undecided) => Ok(None),
+            Err(Refusal::NotFound(err)) => Err(err),
+        }
+    }
 }
 
 /// The metadata of a regular file (following links); anything else is `NotFound`.
@@ -211,9 +308,9 @@ fn file_etag(metadata: &Metadata) -> ETag {
 pub(crate) struct LocalFile {
     pub(crate) path: PathBuf,
     pub(crate) size: u64,
-    /// Checked again on the open file: a path swapped for a symbolic link
-    /// between the check and the open cannot escape.
-    pub(crate) confined_to: Option<PathBuf>,
+    /// Kept beneath the root when opened: a path swapped for a symbolic
+    /// link between the check and the open cannot escape.
+    pub(crate) confined_to: Option<Beneath>,
 }
 
 impl FileSource for LocalFile {
@@ -232,13 +329,10 @@ impl FileSource for LocalFile {
 async fn open_range(
     path: PathBuf,
     range: ByteRange,
-    confined_to: Option<PathBuf>,
+    confined_to: Option<Beneath>,
 ) -> io::Result<ByteStream> {
     let (file, first) = spawn_blocking(move || {
-        let file = File::open(&path)?;
-        if let Some(root) = &confined_to {
-            check_opened_beneath(&file, &path, root)?;
-        }
+        let file = open_confined(&path, confined_to.as_ref())?;
         let first = read_chunk(&file, range.start, range.len())?;
         Ok((Arc::new(file), first))
     })
@@ -259,6 +353,35 @@ async fn open_range(
     );
     let first = futures_util::stream::iter((!first.is_empty()).then_some(Ok(first)));
     Ok(Box::pin(futures_util::StreamExt::chain(first, rest)))
+}
+
+/// Opens `path` for reading, kept beneath its root as `confined_to` says.
+fn open_confined(path: &Path, confined_to: Option<&Beneath>) -> io::Result<File> {
+    match confined_to {
+        None => File::open(path),
+        #[cfg(target_os = "linux")]
+        Some(Beneath::Resolve { root, relative }) => match beneath::open_read(root, relative)? {
+            Some(file) => Ok(file),
+            None => {
+                let real_root = root.canonicalize()?;
+                let file = File::open(path)?;
+                check_opened_beneath(&file, path, &real_root)?;
+                Ok(file)
+            }
+        },
+        #[cfg(not(target_os = "linux"))]
+        Some(Beneath::Resolve { root, .. }) => {
+            let real_root = root.canonicalize()?;
+            let file = File::open(path)?;
+            check_opened_beneath(&file, path, &real_root)?;
+            Ok(file)
+        }
+        Some(Beneath::Check { real_root }) => {
+            let file = File::open(path)?;
+            check_opened_beneath(&file, path, real_root)?;
+            Ok(file)
+        }
+    }
 }
 
 /// Checks where the *opened* file really is, so nothing swapped in between
