@@ -13,7 +13,8 @@ use crate::conditional::{ByteRange, ETag};
 use crate::file::{ByteStream, FileMeta, FileSource};
 
 /// How many bytes one read asks for. Larger chunks mean fewer hops to the
-/// blocking pool; memory per download stays at about one chunk.
+/// blocking pool; memory per download stays at one or two chunks (one being
+/// read, one queued in the server's write buffer).
 pub(crate) const CHUNK_SIZE: usize = 256 * 1024;
 
 /// Why an untrusted relative path was refused. Every refusal answers 404.
