@@ -93,7 +93,11 @@ fn wrap(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStream> 
             static __AXUM_DOWNLOAD_SETTINGS: ::std::sync::LazyLock<::axum_download::DownloadSettings> =
                 ::std::sync::LazyLock::new(|| #settings);
             let response = ::axum_download::__private::IntoResponse::into_response(
-                __axum_download_handler(#(#forwarded),*).await,
+                ::axum_download::__private::scope(
+                    &#conditions,
+                    __axum_download_handler(#(#forwarded),*),
+                )
+                .await,
             );
             ::axum_download::finish_with_settings(response, &#conditions, &__AXUM_DOWNLOAD_SETTINGS)
         }

@@ -4,7 +4,7 @@
 use std::fs::{File, Metadata};
 use std::io;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::future::BoxFuture;
@@ -16,6 +16,11 @@ use crate::file::{ByteStream, FileMeta, FileSource};
 /// blocking pool; memory per download stays at one or two chunks (one being
 /// read, one queued in the server's write buffer).
 pub(crate) const CHUNK_SIZE: usize = 256 * 1024;
+
+/// Files up to this size are read while their metadata is, when the
+/// request is a plain GET (see [`crate::layer::plain_get`]): one trip to the
+/// blocking pool instead of two, and the head and body leave in one write.
+pub(crate) const PREFETCH_MAX: u64 = 64 * 1024;
 
 /// Why an untrusted relative path was refused. Every refusal answers 404.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +111,8 @@ pub(crate) struct Resolved {
     pub(crate) relative: String,
     /// How the open must stay in the root, unless symbolic links may leave it.
     pub(crate) confined_to: Option<Beneath>,
+    /// The whole content of a small file, read with its metadata.
+    pub(crate) prefetched: Option<Bytes>,
 }
 
 /// How a file is kept beneath its root when it is opened.
@@ -128,11 +135,12 @@ impl Resolved {
         meta
     }
 
-    pub(crate) fn source(&self) -> LocalFile {
+    pub(crate) fn source(self) -> LocalFile {
         LocalFile {
-            path: self.path.clone(),
             size: self.metadata.len(),
-            confined_to: self.confined_to.clone(),
+            path: self.path,
+            confined_to: self.confined_to,
+            prefetched: Mutex::new(self.prefetched),
         }
     }
 }
@@ -144,6 +152,7 @@ pub(crate) fn resolve_blocking(
     root: &Path,
     untrusted: &str,
     confinement: Confinement,
+    prefetch: bool,
 ) -> io::Result<Resolved> {
     let segments = check_relative(untrusted).map_err(|r| r.into_io(untrusted))?;
     let relative = segments.join("/");
@@ -151,15 +160,23 @@ pub(crate) fn resolve_blocking(
     path.extend(segments);
     if confinement.follow_symlinks_outside {
         let metadata = regular_file_metadata(&path)?;
+        let prefetched = prefetch_small(prefetch, &metadata, || File::open(&path))?;
         return Ok(Resolved {
             path,
             metadata,
             relative,
             confined_to: None,
+            prefetched,
         });
     }
     #[cfg(target_os = "linux")]
-    match beneath::open(root, &relative, beneath::Purpose::Stat) {
+    let purpose = if prefetch {
+        beneath::Purpose::Read
+    } else {
+        beneath::Purpose::Stat
+    };
+    #[cfg(target_os = "linux")]
+    match beneath::open(root, &relative, purpose) {
         Ok(handle) => {
             let metadata = handle.metadata().map_err(not_found)?;
             if !metadata.is_file() {
@@ -168,6 +185,7 @@ pub(crate) fn resolve_blocking(
                     format!("{} is not a regular file", path.display()),
                 ));
             }
+            let prefetched = prefetch_small(prefetch, &metadata, || Ok(handle))?;
             let confined_to = Some(Beneath::Resolve {
                 root: root.to_path_buf(),
                 relative: relative.clone(),
@@ -177,6 +195,7 @@ pub(crate) fn resolve_blocking(
                 metadata,
                 relative,
                 confined_to,
+                prefetched,
             });
         }
         Err(beneath::Refusal::NotFound(err)) => return Err(not_found(err)),
@@ -190,12 +209,31 @@ pub(crate) fn resolve_blocking(
         return Err(Refused::OutsideRoot.into_io(untrusted));
     }
     let metadata = regular_file_metadata(&path)?;
+    let prefetched = prefetch_small(prefetch, &metadata, || {
+        let file = File::open(&path)?;
+        check_opened_beneath(&file, &path, &real_root)?;
+        Ok(file)
+    })?;
     Ok(Resolved {
         path,
         metadata,
         relative,
         confined_to: Some(Beneath::Check { real_root }),
+        prefetched,
     })
+}
+
+/// Reads a small file whole, when asked to and it is small enough.
+fn prefetch_small(
+    prefetch: bool,
+    metadata: &Metadata,
+    open: impl FnOnce() -> io::Result<File>,
+) -> io::Result<Option<Bytes>> {
+    let size = metadata.len();
+    if !prefetch || size > PREFETCH_MAX || size == 0 {
+        return Ok(None);
+    }
+    read_chunk(&open()?, 0, size).map(Some)
 }
 
 #[cfg(target_os = "linux")]
@@ -312,10 +350,34 @@ pub(crate) struct LocalFile {
     /// Kept beneath the root when opened: a path swapped for a symbolic
     /// link between the check and the open cannot escape.
     pub(crate) confined_to: Option<Beneath>,
+    /// The content, already read with the metadata (small files, plain GET).
+    pub(crate) prefetched: Mutex<Option<Bytes>>,
+}
+
+impl LocalFile {
+    /// A file opened by its path when its bytes are needed.
+    pub(crate) fn at(path: PathBuf, size: u64) -> Self {
+        Self {
+            path,
+            size,
+            confined_to: None,
+            prefetched: Mutex::new(None),
+        }
+    }
 }
 
 impl FileSource for LocalFile {
     fn open(&self, range: Option<ByteRange>) -> BoxFuture<'static, io::Result<ByteStream>> {
+        let whole = range.is_none_or(|r| r.start == 0 && r.end >= self.size);
+        if whole {
+            let taken = self.prefetched.lock().ok().and_then(|mut p| p.take());
+            if let Some(bytes) = taken {
+                return Box::pin(async move {
+                    let stream: ByteStream = Box::pin(futures_util::stream::iter([Ok(bytes)]));
+                    Ok(stream)
+                });
+            }
+        }
         let path = self.path.clone();
         let range = range.unwrap_or(ByteRange {
             start: 0,

@@ -94,5 +94,6 @@ pub use virtual_download::VirtualDownload;
 #[doc(hidden)]
 pub mod __private {
     //! What the macros' expansions name; not a public API.
+    pub use crate::layer::scope;
     pub use axum::response::{IntoResponse, Response};
 }

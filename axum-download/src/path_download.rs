@@ -86,9 +86,11 @@ impl PathDownload {
 
     async fn resolve(self) -> Result<DownloadResponse, DownloadError> {
         let confinement = self.confinement;
+        // Read only here, on the request's task: blocking threads cannot see it.
+        let prefetch = crate::layer::plain_get();
         let (meta, source) = fs::spawn_blocking(move || match self.target {
             Target::Confined { root, untrusted } => {
-                let resolved = fs::resolve_blocking(&root, &untrusted, confinement)?;
+                let resolved = fs::resolve_blocking(&root, &untrusted, confinement, prefetch)?;
                 Ok((resolved.meta(), resolved.source()))
             }
             Target::Trusted(path) => {
@@ -100,14 +102,7 @@ impl PathDownload {
                 }
                 let metadata = fs::regular_file_metadata(&path)?;
                 let meta = fs::local_meta(&path, &metadata);
-                Ok((
-                    meta,
-                    LocalFile {
-                        path,
-                        size: metadata.len(),
-                        confined_to: None,
-                    },
-                ))
+                Ok((meta, LocalFile::at(path, metadata.len())))
             }
         })
         .await

@@ -137,7 +137,7 @@ impl Storage for FileSystemStorage {
         let confinement = self.confinement;
         Box::pin(async move {
             let resolved = fs::spawn_blocking(move || {
-                fs::resolve_blocking(&location, &untrusted, confinement)
+                fs::resolve_blocking(&location, &untrusted, confinement, false)
             })
             .await?;
             let mut meta = resolved.meta();
@@ -156,7 +156,7 @@ impl Storage for FileSystemStorage {
         let confinement = self.confinement;
         Box::pin(async move {
             let resolved = fs::spawn_blocking(move || {
-                fs::resolve_blocking(&location, &untrusted, confinement)
+                fs::resolve_blocking(&location, &untrusted, confinement, false)
             })
             .await?;
             resolved.source().open(range).await

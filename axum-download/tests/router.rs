@@ -1112,23 +1112,25 @@ async fn chunks_are_at_least_64_kib() {
 /// The check-then-open race (tower-http issue 658): the file passes the
 /// path check, then is replaced by a symbolic link leaving the root before
 /// the body opens it. The opened file is checked again, so the outside file
-/// is never served.
+/// is never served. (The files are over 64 KiB, so they are not read
+/// with their metadata and really are opened after the swap.)
 #[cfg(unix)]
 #[tokio::test]
 async fn file_swapped_for_escaping_symlink_after_check_is_not_served() {
     let media = Media::new();
     let outside = tempfile::tempdir().unwrap();
     // Same length as the checked file, so only the confinement can stop it.
-    std::fs::write(outside.path().join("secret.txt"), "SECRET SECRET").unwrap();
-    let response = get_with(path_app(media.root()), "/path/hello-world.txt", &[]).await;
-    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "13");
-    let checked = media.dir.path().join("hello-world.txt");
+    std::fs::write(outside.path().join("secret.txt"), vec![b'S'; 100_000]).unwrap();
+    let checked = media.dir.path().join("big.txt");
+    std::fs::write(&checked, vec![b'a'; 100_000]).unwrap();
+    let response = get_with(path_app(media.root()), "/path/big.txt", &[]).await;
+    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "100000");
     std::fs::remove_file(&checked).unwrap();
     std::os::unix::fs::symlink(outside.path().join("secret.txt"), &checked).unwrap();
     let result = response.into_body().collect().await;
     match result {
         Err(_) => {}
-        Ok(collected) => panic!("served {:?}", collected.to_bytes()),
+        Ok(collected) => panic!("served {} bytes", collected.to_bytes().len()),
     }
 }
 
@@ -1138,11 +1140,52 @@ async fn directory_swapped_for_escaping_symlink_after_check_is_not_served() {
     let media = Media::new();
     let outside = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(outside.path().join("dir")).unwrap();
-    std::fs::write(outside.path().join("dir/file.txt"), "SECRET\n").unwrap();
-    let response = get_with(path_app(media.root()), "/path/nested/dir/file.txt", &[]).await;
-    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "7");
+    std::fs::write(outside.path().join("dir/big.txt"), vec![b'S'; 100_000]).unwrap();
+    std::fs::write(
+        media.dir.path().join("nested/dir/big.txt"),
+        vec![b'a'; 100_000],
+    )
+    .unwrap();
+    let response = get_with(path_app(media.root()), "/path/nested/dir/big.txt", &[]).await;
+    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "100000");
     let nested = media.dir.path().join("nested");
     std::fs::remove_dir_all(&nested).unwrap();
     std::os::unix::fs::symlink(outside.path(), &nested).unwrap();
+    assert!(response.into_body().collect().await.is_err());
+}
+
+/// A small file in a plain GET is read with its metadata: swapping it
+/// afterwards changes nothing, the bytes served are the checked file's.
+#[cfg(unix)]
+#[tokio::test]
+async fn small_file_is_read_with_its_metadata_on_plain_get() {
+    let media = Media::new();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "SECRET SECRET").unwrap();
+    let response = get_with(path_app(media.root()), "/path/hello-world.txt", &[]).await;
+    let checked = media.dir.path().join("hello-world.txt");
+    std::fs::remove_file(&checked).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), &checked).unwrap();
+    assert_eq!(body(response).await, b"Hello world!\n");
+}
+
+/// A range request does not read the file early: swapped after the check,
+/// the open fails instead of serving stale or outside bytes.
+#[cfg(unix)]
+#[tokio::test]
+async fn small_file_is_not_read_early_for_a_range_request() {
+    let media = Media::new();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "SECRET SECRET").unwrap();
+    let response = get_with(
+        path_app(media.root()),
+        "/path/hello-world.txt",
+        &[("range", "bytes=0-4")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    let checked = media.dir.path().join("hello-world.txt");
+    std::fs::remove_file(&checked).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), &checked).unwrap();
     assert!(response.into_body().collect().await.is_err());
 }
