@@ -394,9 +394,10 @@ async fn open_range(
     range: ByteRange,
     confined_to: Option<Beneath>,
 ) -> io::Result<ByteStream> {
+    let buf = chunk_buffer(range.len());
     let (file, first) = spawn_blocking(move || {
         let file = open_confined(&path, confined_to.as_ref())?;
-        let first = read_chunk(&file, range.start, range.len())?;
+        let first = read_into(&file, range.start, buf)?;
         Ok((Arc::new(file), first))
     })
     .await?;
@@ -409,7 +410,8 @@ async fn open_range(
                 return Ok(None);
             }
             let reader = file.clone();
-            let chunk = spawn_blocking(move || read_chunk(&reader, offset, remaining)).await?;
+            let buf = chunk_buffer(remaining);
+            let chunk = spawn_blocking(move || read_into(&reader, offset, buf)).await?;
             let n = chunk.len() as u64;
             Ok(Some((chunk, (file, offset + n, remaining - n))))
         },
@@ -473,16 +475,29 @@ fn check_opened_beneath(file: &File, path: &Path, root: &Path) -> io::Result<()>
     }
 }
 
-/// Reads up to one chunk at `offset`; a file that ends before `remaining`
-/// bytes were read is an `UnexpectedEof` error.
-fn read_chunk(file: &File, offset: u64, remaining: u64) -> io::Result<Bytes> {
+/// A buffer for the next read of at most `remaining` bytes. Allocated by
+/// the caller on the runtime's thread, not on the blocking pool's, so the
+/// chunks of every download come from the few allocator arenas of the
+/// runtime threads instead of one arena per blocking thread.
+fn chunk_buffer(remaining: u64) -> BytesMut {
     let want = usize::try_from(remaining)
         .unwrap_or(usize::MAX)
         .min(CHUNK_SIZE);
+    BytesMut::zeroed(want)
+}
+
+/// Reads up to one chunk at `offset`; a file that ends before `remaining`
+/// bytes were read is an `UnexpectedEof` error.
+fn read_chunk(file: &File, offset: u64, remaining: u64) -> io::Result<Bytes> {
+    read_into(file, offset, chunk_buffer(remaining))
+}
+
+/// Fills `buf` from `offset`; a file that ends first is an `UnexpectedEof` error.
+fn read_into(file: &File, offset: u64, mut buf: BytesMut) -> io::Result<Bytes> {
+    let want = buf.len();
     if want == 0 {
         return Ok(Bytes::new());
     }
-    let mut buf = BytesMut::zeroed(want);
     let mut filled = 0;
     while filled < want {
         match read_at(file, &mut buf[filled..], offset + filled as u64) {
