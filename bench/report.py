@@ -1,0 +1,385 @@
+#!/usr/bin/env python3
+"""Turns the raw results of scripts/bench.sh into BENCHMARKS.md.
+
+Input: a TSV with one line per measured wrk run (scenario, server, round,
+requests, bytes, duration_us, p99_us, rss_kib, errors), the machine's
+description as --set key=value, and optionally criterion's output directory.
+
+Figures per server are medians over the rounds (peak RSS: the largest of
+the rounds). Ratios are medians of per-round ratios: both servers of a
+ratio ran in the same round, minutes apart at most, so drift of the
+machine cancels out better than in a ratio of medians.
+"""
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import sys
+
+# name: (title, the metric ratios compare, reference columns)
+SCENARIOS = {
+    "small": ("1 KiB GET, {connections} connections (wrk)", "req/s", ["servedir", "actix", "nginx"]),
+    "medium": ("1 MiB GET, 4 connections (wrk)", "MB/s", ["servedir", "actix", "nginx"]),
+    "large1": ("{large} single stream, 1 connection (wrk)", "MB/s", ["servedir", "actix", "nginx"]),
+    "large8": ("{large}, 8 clients at once (wrk)", "MB/s", ["servedir", "actix", "nginx"]),
+    "relay": ("HttpDownload relay of {large}, 1 connection (wrk)", "MB/s", ["nginx"]),
+    "cond": (
+        "304 and HEAD against a full GET of 1 KiB, {connections} connections (oha)",
+        "req/s",
+        ["get"],
+    ),
+}
+
+LABELS = {
+    "demo": "demo `/path/` (axum-download)",
+    "servedir": "axum + tower-http ServeDir",
+    "actix": "actix-web + actix-files",
+    "nginx": "nginx direct",
+    "nginx-nn": "nginx direct, `tcp_nopush off` (reference)",
+    "nginx-demo": "nginx → demo `/nginx/` (X-Accel-Redirect)",
+    "nginx-demo-ka": "nginx → demo `/nginx/`, upstream keep-alive (diagnosis)",
+    "demo-relay": "demo `/http/` (HttpDownload from nginx direct)",
+}
+COND_LABELS = {
+    "demo": "demo `GET` (200, 1 KiB)",
+    "demo-head": "demo `HEAD`",
+    "demo-304": "demo `If-None-Match` → 304",
+    "nginx": "nginx direct `GET` (reference)",
+    "nginx-head": "nginx direct `HEAD`",
+    "nginx-304": "nginx direct `If-None-Match` → 304",
+}
+REF_NAMES = {
+    "servedir": "ServeDir",
+    "actix": "actix-files",
+    "nginx": "nginx direct",
+    "get": "the same server's GET",
+}
+
+RSS_LIMIT_MIB = 24
+
+
+def load(path):
+    runs = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            seconds = int(row["duration_us"]) / 1e6
+            run = {
+                "req/s": int(row["requests"]) / seconds,
+                "MB/s": int(row["bytes"]) / seconds / 1e6,
+                "p99_ms": int(row["p99_us"]) / 1000 if int(row["p99_us"]) >= 0 else None,
+                "rss_mib": int(row["rss_kib"]) / 1024,
+                "errors": int(row["errors"]),
+            }
+            runs.setdefault(row["scenario"], {}).setdefault(row["server"], {})[
+                int(row["round"])
+            ] = run
+    return runs
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def ratio(runs, scenario, server, refs, metric):
+    """Median over rounds of server / (best of refs in that round)."""
+    table = runs.get(scenario, {})
+    mine = table.get(server)
+    if not mine or any(ref not in table for ref in refs):
+        return None
+    values = []
+    for rnd, run in mine.items():
+        best = [table[ref][rnd][metric] for ref in refs if rnd in table[ref]]
+        if len(best) == len(refs) and max(best) > 0:
+            values.append(run[metric] / max(best))
+    return median(values)
+
+
+def fmt_num(value, digits=0):
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def fmt_ratio(value):
+    return "—" if value is None else f"{value:.2f}×"
+
+
+def reference(server, ref):
+    """The row a ratio column compares `server` with: HEAD and 304 are
+    compared with the GET of the same server."""
+    if ref == "get":
+        return server.removesuffix("-head").removesuffix("-304")
+    return ref
+
+
+def scenario_table(runs, name, info):
+    title, metric, refs = SCENARIOS[name]
+    table = runs[name]
+    large = f"{info.get('large_mib', '512')} MiB"
+    title = title.format(large=large, connections=info.get("connections", "?"))
+    lines = [f"### {title}", ""]
+    header = ["server", "req/s", "MB/s", "p99 latency", "peak RSS", "errors"]
+    header += [f"{metric} ÷ {REF_NAMES[r]}" for r in refs]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("| " + " | ".join(["---"] + ["---:"] * (len(header) - 1)) + " |")
+    for server, rounds in table.items():
+        label = (COND_LABELS if name == "cond" else {}).get(server) or LABELS.get(server, server)
+        vals = list(rounds.values())
+        rss = max(v["rss_mib"] for v in vals)
+        p99 = median(v["p99_ms"] for v in vals)
+        cells = [
+            label,
+            fmt_num(median(v["req/s"] for v in vals)),
+            fmt_num(median(v["MB/s"] for v in vals), 1),
+            "—" if p99 is None else f"{p99:,.2f} ms",
+            f"{rss:.1f} MiB" if rss > 0 else "—",
+            str(sum(v["errors"] for v in vals)),
+        ]
+        for ref in refs:
+            other = reference(server, ref)
+            same = other == server or other not in table
+            cells.append("—" if same else fmt_ratio(ratio(runs, name, server, [other], metric)))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
+def targets(runs):
+    """(target, measured, goal, met) rows."""
+    rows = []
+
+    def add(text, value, goal_text, ok):
+        if value is None:
+            if goal_text:  # references are left out when not measured
+                rows.append((text, "not measured", goal_text, "—"))
+        else:
+            met = "" if not goal_text else "yes" if ok(value) else "**no**"
+            rows.append((text, fmt_ratio(value), goal_text, met))
+
+    add(
+        "1 KiB GET req/s: demo ÷ faster of actix-files and ServeDir",
+        ratio(runs, "small", "demo", ["actix", "servedir"], "req/s"),
+        "≥ 1.0×",
+        lambda v: v >= 1.0,
+    )
+    add(
+        "512 MiB single stream MB/s: demo ÷ faster of actix-files and ServeDir",
+        ratio(runs, "large1", "demo", ["actix", "servedir"], "MB/s"),
+        "≥ 1.0×",
+        lambda v: v >= 1.0,
+    )
+    demo8 = runs.get("large8", {}).get("demo")
+    if demo8:
+        peak = max(v["rss_mib"] for v in demo8.values())
+        rows.append(
+            (
+                "peak RSS of the demo while 8 clients download 512 MiB each",
+                f"{peak:.1f} MiB",
+                f"≤ {RSS_LIMIT_MIB} MiB",
+                "yes" if 0 < peak <= RSS_LIMIT_MIB else "**no**",
+            )
+        )
+    else:
+        rows.append(("peak RSS of the demo, 8 clients × 512 MiB", "not measured", "", "—"))
+    add(
+        "hand-off, 512 MiB MB/s: nginx → demo ÷ nginx direct",
+        ratio(runs, "large1", "nginx-demo", ["nginx"], "MB/s"),
+        "≥ 0.9×",
+        lambda v: v >= 0.9,
+    )
+    add(
+        "(reference) the same ÷ nginx direct with `tcp_nopush off`",
+        ratio(runs, "large1", "nginx-demo", ["nginx-nn"], "MB/s"),
+        "",
+        lambda v: v >= 0.9,
+    )
+    add(
+        "hand-off, 1 KiB req/s: nginx → demo ÷ nginx direct",
+        ratio(runs, "small", "nginx-demo", ["nginx"], "req/s"),
+        "aim ≥ 0.3×",
+        lambda v: v >= 0.3,
+    )
+    if "nginx-demo-ka" in runs.get("small", {}):
+        add(
+            "(diagnosis) the same with upstream keep-alive to the demo",
+            ratio(runs, "small", "nginx-demo-ka", ["nginx"], "req/s"),
+            "aim ≥ 0.3×",
+            lambda v: v >= 0.3,
+        )
+    add(
+        "HttpDownload relay of 512 MiB MB/s ÷ the upstream (nginx) direct",
+        ratio(runs, "relay", "demo-relay", ["nginx"], "MB/s"),
+        "≥ 0.8×",
+        lambda v: v >= 0.8,
+    )
+    add(
+        "(reference) the same ÷ nginx direct with `tcp_nopush off`",
+        ratio(runs, "relay", "demo-relay", ["nginx-nn"], "MB/s"),
+        "",
+        lambda v: v >= 0.8,
+    )
+    relay = runs.get("relay", {}).get("demo-relay")
+    if relay:
+        peak = max(v["rss_mib"] for v in relay.values())
+        rows.append(
+            (
+                "HttpDownload relay: peak RSS of the demo (bounded memory)",
+                f"{peak:.1f} MiB",
+                f"≤ {RSS_LIMIT_MIB} MiB",
+                "yes" if 0 < peak <= RSS_LIMIT_MIB else "**no**",
+            )
+        )
+    add(
+        "304 req/s ÷ full GET of 1 KiB req/s (demo)",
+        ratio(runs, "cond", "demo-304", ["demo"], "req/s"),
+        "≥ 1.5×",
+        lambda v: v >= 1.5,
+    )
+    add(
+        "HEAD req/s ÷ full GET of 1 KiB req/s (demo)",
+        ratio(runs, "cond", "demo-head", ["demo"], "req/s"),
+        "≥ 1.5×",
+        lambda v: v >= 1.5,
+    )
+    for kind in ("304", "HEAD"):
+        value = ratio(runs, "cond", f"nginx-{kind.lower()}", ["nginx"], "req/s")
+        if value is not None:
+            rows.append(
+                (f"(reference) nginx direct: {kind} req/s ÷ its GET", fmt_ratio(value), "", "")
+            )
+    return rows
+
+
+def micro_rows(directory):
+    rows = []
+    for dirpath, _dirs, files in os.walk(directory):
+        if os.path.basename(dirpath) != "new" or "benchmark.json" not in files:
+            continue
+        with open(os.path.join(dirpath, "benchmark.json")) as f:
+            name = json.load(f)["full_id"]
+        with open(os.path.join(dirpath, "estimates.json")) as f:
+            estimates = json.load(f)
+        rows.append((name, estimates["median"]["point_estimate"]))
+    return sorted(rows)
+
+
+def fmt_time(ns):
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.2f} µs"
+    return f"{ns:.1f} ns"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--results", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--micro", default="")
+    parser.add_argument("--set", action="append", default=[])
+    args = parser.parse_args()
+    info = dict(pair.split("=", 1) for pair in args.set)
+    runs = load(args.results)
+
+    out = ["# Benchmarks", ""]
+    out.append(
+        "Written by `./scripts/bench.sh`"
+        + (" in quick mode (`BENCH_QUICK=1`): a smoke run, not figures to quote" if info.get("quick") == "1" else "")
+        + "; rerun it rather than editing this file. Every figure below comes from"
+        " one run of the script, on the machine described here, with the servers"
+        " measured in alternation."
+    )
+    out += ["", "## Machine", "", "| | |", "| --- | --- |"]
+    for key, label in [
+        ("cpu", "CPU"),
+        ("nproc", "cores (nproc)"),
+        ("memory", "memory"),
+        ("kernel", "kernel"),
+        ("rustc", "rustc"),
+        ("wrk", "load generator"),
+        ("nginx", "nginx"),
+        ("date", "run started"),
+        ("commit", "axum-download at"),
+    ]:
+        out.append(f"| {label} | {info.get(key, '?')} |")
+    out.append(
+        f"| load average (1, 5, 15 min) | {info.get('load_before', '?')} before,"
+        f" {info.get('load_after', '?')} after |"
+    )
+    out += [
+        "",
+        "## Method",
+        "",
+        "- Servers, all on loopback over the same temporary media directory:"
+        " the demo (`examples/demo`, release build; `/path/` streams from the"
+        " application, `/nginx/` hands off with `X-Accel-Redirect`, `/http/`"
+        " relays with `HttpDownload`), `bench/peers/servedir` (axum 0.8 +"
+        " tower-http `ServeDir`, defaults), `bench/peers/actix` (actix-web +"
+        " actix-files `Files`/`NamedFile`, default workers), nginx serving the"
+        " directory itself, and nginx in front of the demo from"
+        " `deploy/nginx.conf`. Both nginx run one worker with `sendfile` and an"
+        " access log; the Rust servers use one runtime thread per core and set"
+        " `TCP_NODELAY` on their connections (the demo does it itself; the peers"
+        " do it in `bench/peers`, as nginx does on keep-alive connections)."
+        " The row \"upstream keep-alive (diagnosis)\" is `deploy/nginx.conf` with"
+        " its `proxy_pass` pointed at an `upstream` block holding `keepalive 16`,"
+        " so nginx reuses its connections to the demo instead of opening one per"
+        " request. `nginx direct, tcp_nopush off` is nginx direct without"
+        " `tcp_nopush` (both nginx configurations above have it on, as"
+        " `deploy/nginx.conf` and Debian's default do): on this loopback it"
+        " changes nginx's large-file throughput a lot, so it is shown as a"
+        " reference for the large-file ratios.",
+        f"- Load: `wrk -t1 -c<N> -d{info.get('seconds')}s --latency`; the HEAD/304"
+        " scenario uses `oha --worker-threads 1` for all its rows (wrk cannot measure HEAD: it waits"
+        f" for the body Content-Length announces). {info.get('rounds')} round(s);"
+        " each round runs every server of a scenario once, starting one server"
+        " further along each round, after a"
+        f" {info.get('warmup')} s warm-up per server (0 = none). The Rust servers are"
+        " restarted before each scenario. Every server's bytes were checked"
+        " (sha256) before the load.",
+        "- req/s, MB/s (10^6 bytes/s as the load generator counts them: wrk with"
+        " the headers, oha the bodies only) and"
+        " p99 latency: medians over the rounds. Peak RSS: the kernel's"
+        " high-water mark (`VmHWM`, reset through `/proc/PID/clear_refs` before"
+        " each run) of the server's processes, the largest of the rounds; for"
+        " nginx its worker, for nginx → demo the demo plus the nginx worker.",
+        "- Ratios (`÷`): the median over rounds of the per-round ratio, so both"
+        " sides of a ratio were measured minutes apart at most.",
+        "- wrk runs on the same 2 cores as the servers: the figures are for"
+        " comparison within the run, not absolute capacity. Other work on the"
+        " machine (see the load average) adds noise; compare ratios, not runs.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | goal | met |",
+        "| --- | ---: | --- | --- |",
+    ]
+    for row in targets(runs):
+        out.append("| " + " | ".join(row) + " |")
+    out += ["", "## Results", ""]
+    for name in SCENARIOS:
+        if name in runs:
+            out += scenario_table(runs, name, info)
+    if args.micro and os.path.isdir(args.micro):
+        rows = micro_rows(args.micro)
+        if rows:
+            out += [
+                "## Micro-benchmarks",
+                "",
+                "criterion (`bench/micro`, shortened: 1 s warm-up, 2 s measurement),"
+                " median time per call:",
+                "",
+                "| benchmark | time |",
+                "| --- | ---: |",
+            ]
+            out += [f"| `{name}` | {fmt_time(ns)} |" for name, ns in rows]
+            out.append("")
+    with open(args.out, "w") as f:
+        f.write("\n".join(out).rstrip("\n") + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,576 @@
+#!/usr/bin/env bash
+# Benchmarks the demo against tower-http's ServeDir, actix-files and nginx,
+# on loopback, and writes the results to BENCHMARKS.md.
+#
+# Usage: ./scripts/bench.sh            full run (about 11 minutes on 2 cores)
+#        BENCH_QUICK=1 ./scripts/bench.sh   smoke run (about 2 minutes)
+#
+# Load: wrk (one thread), except the HEAD/304 scenario, which uses oha for
+# all its rows: wrk cannot measure HEAD (it waits for the body that
+# Content-Length announces).
+#
+# Environment (defaults in brackets; quick mode in parentheses):
+#   BENCH_SECONDS      seconds per measured run [5] (2)
+#   BENCH_ROUNDS       rounds; each round runs every server once per
+#                      scenario, in a rotated order [3] (1)
+#   BENCH_WARMUP       seconds of warm-up per server and scenario [1] (0)
+#   BENCH_CONNECTIONS  wrk connections for the small-file scenarios [32]
+#   BENCH_LARGE_MIB    size of the large file in MiB [512]
+#   BENCH_SCENARIOS    which scenarios, space-separated
+#                      [small medium large1 large8 relay cond]
+#   BENCH_MICRO        1: also run the criterion micro-benchmarks, shortened [1] (0)
+#   BENCH_OUT          the report [BENCHMARKS.md at the repository root]
+#   BENCH_TARGET_DIR   cargo target directory of the bench/ workspace
+#                      [the root workspace's target directory + /bench]
+#   BENCH_KEEP         1: keep the run directory (logs, raw results)
+#
+# Installs wrk, nginx and curl with apt-get when missing (as root, or with
+# sudo), and oha with `cargo install oha --locked` (a build of several
+# minutes, once).
+# Every server it starts is stopped on exit; every load run is bounded in
+# time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+    SECS=${BENCH_SECONDS:-2}
+    ROUNDS=${BENCH_ROUNDS:-1}
+    WARMUP=${BENCH_WARMUP:-0}
+    MICRO=${BENCH_MICRO:-0}
+else
+    SECS=${BENCH_SECONDS:-5}
+    ROUNDS=${BENCH_ROUNDS:-3}
+    WARMUP=${BENCH_WARMUP:-1}
+    MICRO=${BENCH_MICRO:-1}
+fi
+CONNS=${BENCH_CONNECTIONS:-32}
+LARGE_MIB=${BENCH_LARGE_MIB:-512}
+SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond}
+OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+KEEP=${BENCH_KEEP:-0}
+
+log() { printf 'bench.sh: %s\n' "$*" >&2; }
+die() {
+    log "error: $*"
+    exit 1
+}
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+for value in "$SECS" "$ROUNDS" "$WARMUP" "$CONNS" "$LARGE_MIB"; do
+    [[ $value =~ ^[0-9]+$ ]] || die "expected a whole number, got '$value'"
+done
+[ "$SECS" -ge 1 ] && [ "$ROUNDS" -ge 1 ] && [ "$CONNS" -ge 1 ] && [ "$LARGE_MIB" -ge 1 ] \
+    || die "BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS and BENCH_LARGE_MIB must be at least 1"
+
+# ---------------------------------------------------------------- tools
+missing=()
+have wrk || missing+=(wrk)
+have nginx || missing+=(nginx)
+have curl || missing+=(curl)
+have python3 || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
+    log "installing ${missing[*]}"
+    if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"; then
+        $sudo apt-get update
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+    fi
+fi
+if ! command -v oha >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/oha" ]; then
+    log "installing oha (cargo install oha --locked)"
+    cargo install oha --locked
+fi
+OHA=$(command -v oha || echo "$HOME/.cargo/bin/oha")
+NGINX=$(command -v nginx || true)
+[ -n "$NGINX" ] || NGINX=/usr/sbin/nginx
+[ -x "$NGINX" ] || die "nginx not found"
+
+# ---------------------------------------------------------------- build
+ROOT_TARGET=$(cargo metadata --format-version 1 --no-deps \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+BENCH_TARGET=${BENCH_TARGET_DIR:-$ROOT_TARGET/bench}
+log "building the demo (release, $ROOT_TARGET)"
+cargo build --release -p demo
+log "building the peers (release, $BENCH_TARGET)"
+CARGO_TARGET_DIR=$BENCH_TARGET cargo build --release \
+    --manifest-path bench/Cargo.toml -p peer-servedir -p peer-actix
+DEMO_BIN=$ROOT_TARGET/release/demo
+SERVEDIR_BIN=$BENCH_TARGET/release/peer-servedir
+ACTIX_BIN=$BENCH_TARGET/release/peer-actix
+for bin in "$DEMO_BIN" "$SERVEDIR_BIN" "$ACTIX_BIN"; do
+    [ -x "$bin" ] || die "$bin was not built"
+done
+
+# ---------------------------------------------------------------- run dir
+RUN=$(mktemp -d "${TMPDIR:-/tmp}/axum-download-bench.XXXXXX")
+# nginx's workers run as www-data when started as root: they must read the
+# media and write their logs.
+chmod 755 "$RUN"
+MEDIA=$RUN/media
+NGINX_DIRS=(nginx-direct nginx-direct-nn nginx-proxy nginx-proxy-ka)
+for dir in "${NGINX_DIRS[@]}"; do
+    mkdir -p "$RUN/$dir"
+    chmod 777 "$RUN/$dir"
+done
+mkdir -p "$MEDIA" "$RUN/logs"
+RESULTS=$RUN/results.tsv
+printf 'scenario\tserver\tround\trequests\tbytes\tduration_us\tp99_us\trss_kib\terrors\n' >"$RESULTS"
+
+# The servers running now, by name (a stopped server is removed at once,
+# so a recycled process id is never signalled).
+declare -A PID_OF
+WRK_PID=""
+cleanup() {
+    local status=$? pid alive
+    trap - EXIT INT TERM
+    if [ -n "$WRK_PID" ]; then kill "$WRK_PID" 2>/dev/null || true; fi
+    for pid in "${PID_OF[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for _ in $(seq 50); do
+        alive=0
+        for pid in "${PID_OF[@]}"; do
+            if kill -0 "$pid" 2>/dev/null; then alive=1; fi
+        done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
+    for pid in "${PID_OF[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    if [ "$KEEP" = 1 ] || [ "$status" -ne 0 ]; then
+        log "run directory kept: $RUN"
+    else
+        rm -rf "$RUN"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- files
+SMALL=small.bin
+MEDIUM=medium.bin
+LARGE=large.bin
+UNICODE="données é.bin"
+UNICODE_URL="donn%C3%A9es%20%C3%A9.bin"
+log "creating the files in $MEDIA (large: $LARGE_MIB MiB)"
+head -c 1024 /dev/urandom >"$MEDIA/$SMALL"
+head -c $((1024 * 1024)) /dev/urandom >"$MEDIA/$MEDIUM"
+head -c $((LARGE_MIB * 1024 * 1024)) /dev/urandom >"$MEDIA/$LARGE"
+head -c $((64 * 1024 + 7)) /dev/urandom >"$MEDIA/$UNICODE"
+chmod 644 "$MEDIA"/*
+chmod 755 "$MEDIA"
+declare -A SHA
+for name in "$SMALL" "$MEDIUM" "$LARGE" "$UNICODE"; do
+    SHA[$name]=$(sha256sum <"$MEDIA/$name" | cut -d' ' -f1)
+done
+
+# ---------------------------------------------------------------- servers
+# Distinct free loopback ports, one per process.
+read -r P_DEMO P_SERVEDIR P_ACTIX P_NGINX P_NGINX_NN P_PROXY P_PROXY_KA < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(7)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+')
+
+# nginx serving the media directly: the same process model and http
+# settings as deploy/nginx.conf (one worker, sendfile, tcp_nopush, an
+# access log), so the hand-off is compared like for like. A second one
+# without tcp_nopush is a reference for the large-file scenarios.
+nginx_user=""
+if [ "$(id -u)" -eq 0 ]; then nginx_user="user www-data;"; fi
+direct_conf() {
+    local dir=$RUN/$1 port=$2 nopush=$3
+    cat >"$dir/nginx.conf" <<EOF
+$nginx_user
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events {
+    worker_connections 256;
+}
+http {
+    access_log $dir/access.log;
+    client_body_temp_path $dir/client_body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush $nopush;
+    server {
+        listen 127.0.0.1:$port;
+        server_name localhost;
+        root $MEDIA;
+        location / {
+        }
+    }
+}
+EOF
+}
+direct_conf nginx-direct "$P_NGINX" on
+direct_conf nginx-direct-nn "$P_NGINX_NN" off
+
+# nginx in front of the demo: deploy/nginx.conf rendered as tests/src/proxy.rs
+# does. With "keepalive", a diagnosis variant: the same with connections to
+# the demo kept alive (an upstream block with `keepalive`), when the
+# template's proxy_pass can be rewritten (exit status 3 when it cannot).
+render_proxy() {
+    python3 - "$ROOT/deploy/nginx.conf" "$@" <<'EOF'
+import re, sys
+template, out, keepalive = sys.argv[1], sys.argv[2], sys.argv[3] == "keepalive"
+text = open(template).read()
+values = dict(pair.split("=", 1) for pair in sys.argv[4:])
+if keepalive:
+    direct = "proxy_pass http://@DEMO_ADDR@;"
+    if direct not in text or "\n    server {" not in text:
+        sys.exit(3)
+    text = text.replace(direct, "proxy_pass http://bench_demo;")
+    block = "\n    upstream bench_demo {\n        server @DEMO_ADDR@;\n        keepalive 16;\n    }\n"
+    text = text.replace("\n    server {", block + "\n    server {", 1)
+for key, value in values.items():
+    text = text.replace(f"@{key}@", value)
+left = re.findall(r"@([A-Z_]+)@", text)
+if left:
+    sys.exit(f"placeholder @{left[0]}@ is left in the rendered deploy/nginx.conf")
+open(out, "w").write(text)
+EOF
+}
+render_proxy "$RUN/nginx-proxy/nginx.conf" plain \
+    "LISTEN_PORT=$P_PROXY" "DEMO_ADDR=127.0.0.1:$P_DEMO" "DEMO_PORT=$P_DEMO" \
+    "MEDIA_ROOT=$MEDIA" "RUN_DIR=$RUN/nginx-proxy"
+KEEPALIVE=1
+render_proxy "$RUN/nginx-proxy-ka/nginx.conf" keepalive \
+    "LISTEN_PORT=$P_PROXY_KA" "DEMO_ADDR=127.0.0.1:$P_DEMO" "DEMO_PORT=$P_DEMO" \
+    "MEDIA_ROOT=$MEDIA" "RUN_DIR=$RUN/nginx-proxy-ka" || {
+    log "deploy/nginx.conf has no plain proxy_pass to the demo: no upstream keep-alive row"
+    KEEPALIVE=0
+}
+
+# start NAME PORT COMMAND...: starts a server in the background, waits until
+# it accepts connections.
+start() {
+    local name=$1 port=$2
+    shift 2
+    "$@" >"$RUN/logs/$name.log" 2>&1 &
+    local pid=$!
+    PID_OF[$name]=$pid
+    local deadline=$((SECONDS + 20))
+    until curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            cat "$RUN/logs/$name.log" >&2
+            die "$name exited during start-up"
+        fi
+        [ $SECONDS -lt $deadline ] || die "$name did not listen on port $port within 20 s"
+        sleep 0.05
+    done
+}
+# stop NAME: SIGTERM, then SIGKILL after 5 s.
+stop() {
+    local pid=${PID_OF[$1]:-}
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "PID_OF[$1]"
+}
+start_nginx() {
+    local name=$1 port=$2 dir=$3
+    start "$name" "$port" "$NGINX" -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf" \
+        -g 'daemon off;'
+}
+# The Rust servers are restarted before each scenario, so each starts
+# with a fresh heap; nginx runs throughout.
+start_rust_servers() {
+    start demo "$P_DEMO" "$DEMO_BIN" --addr "127.0.0.1:$P_DEMO" --media-root "$MEDIA" \
+        --upstream "http://127.0.0.1:$P_NGINX"
+    start servedir "$P_SERVEDIR" "$SERVEDIR_BIN" --addr "127.0.0.1:$P_SERVEDIR" --root "$MEDIA"
+    start actix "$P_ACTIX" "$ACTIX_BIN" --addr "127.0.0.1:$P_ACTIX" --root "$MEDIA"
+}
+stop_rust_servers() {
+    local name
+    for name in demo servedir actix; do stop "$name"; done
+}
+log "starting nginx (direct on $P_NGINX, in front of the demo on $P_PROXY)"
+start_nginx nginx "$P_NGINX" "$RUN/nginx-direct"
+start_nginx nginxnn "$P_NGINX_NN" "$RUN/nginx-direct-nn"
+start_nginx proxy "$P_PROXY" "$RUN/nginx-proxy"
+if [ "$KEEPALIVE" = 1 ]; then start_nginx proxyka "$P_PROXY_KA" "$RUN/nginx-proxy-ka"; fi
+log "starting demo ($P_DEMO), servedir ($P_SERVEDIR), actix ($P_ACTIX)"
+start_rust_servers
+
+# A row of a scenario is a server plus how it is asked:
+#   demo, servedir, actix      the Rust servers (all set TCP_NODELAY)
+#   nginx                      nginx serving the directory
+#   nginx-nn                   the same without tcp_nopush (reference)
+#   nginx-demo                 nginx in front of the demo, /nginx/ hand-off
+#   nginx-demo-ka              the same with upstream keep-alive (diagnosis)
+#   demo-relay                 the demo's /http/ (HttpDownload from nginx)
+#   demo-head, nginx-head      HEAD
+#   demo-304, nginx-304        GET with If-None-Match: the server's ETag
+# The processes whose memory a row reports.
+pids_of() {
+    case $1 in
+        demo | demo-head | demo-304 | demo-relay) echo "${PID_OF[demo]}" ;;
+        servedir | actix) echo "${PID_OF[$1]}" ;;
+        nginx | nginx-head | nginx-304) pgrep -P "${PID_OF[nginx]}" || true ;;
+        nginx-nn) pgrep -P "${PID_OF[nginxnn]}" || true ;;
+        nginx-demo)
+            echo "${PID_OF[demo]}"
+            pgrep -P "${PID_OF[proxy]}" || true
+            ;;
+        nginx-demo-ka)
+            echo "${PID_OF[demo]}"
+            pgrep -P "${PID_OF[proxyka]}" || true
+            ;;
+        *) die "no process for $1" ;;
+    esac
+}
+# The base URL of a row.
+base_of() {
+    case $1 in
+        demo | demo-head | demo-304) echo "http://127.0.0.1:$P_DEMO/path" ;;
+        demo-relay) echo "http://127.0.0.1:$P_DEMO/http" ;;
+        servedir) echo "http://127.0.0.1:$P_SERVEDIR" ;;
+        actix) echo "http://127.0.0.1:$P_ACTIX" ;;
+        nginx | nginx-head | nginx-304) echo "http://127.0.0.1:$P_NGINX" ;;
+        nginx-nn) echo "http://127.0.0.1:$P_NGINX_NN" ;;
+        nginx-demo) echo "http://127.0.0.1:$P_PROXY/nginx" ;;
+        nginx-demo-ka) echo "http://127.0.0.1:$P_PROXY_KA/nginx" ;;
+        *) die "no URL for $1" ;;
+    esac
+}
+
+# ---------------------------------------------------------------- checks
+# Every server returns the right bytes for every file, before any load.
+check_bytes() {
+    local server=$1 name=$2 url=$3 got
+    got=$(curl -sS --fail --max-time 120 "$url" | sha256sum | cut -d' ' -f1) \
+        || die "$server: GET $url failed"
+    [ "$got" = "${SHA[$name]}" ] || die "$server: GET $url: wrong bytes (sha256 $got)"
+}
+log "checking the bytes each server returns (sha256)"
+KA_ROW=()
+if [ "$KEEPALIVE" = 1 ]; then KA_ROW=(nginx-demo-ka); fi
+for server in demo servedir actix nginx nginx-nn nginx-demo "${KA_ROW[@]}"; do
+    base=$(base_of "$server")
+    for name in "$SMALL" "$MEDIUM" "$LARGE"; do
+        check_bytes "$server" "$name" "$base/$name"
+    done
+    check_bytes "$server" "$UNICODE" "$base/$UNICODE_URL"
+done
+for name in "$SMALL" "$LARGE"; do
+    check_bytes demo-relay "$name" "$(base_of demo-relay)/$name"
+done
+check_bytes demo-relay "$UNICODE" "$(base_of demo-relay)/$UNICODE_URL"
+# The hand-off itself: the demo's own answer is empty, nginx fills it in.
+handoff=$(curl -sS -D - -o "$RUN/check.body" "http://127.0.0.1:$P_DEMO/nginx/$SMALL")
+grep -qi '^x-accel-redirect: /x-accel/small.bin' <<<"$handoff" \
+    || die "the demo's /nginx/ route did not answer with X-Accel-Redirect"
+[ ! -s "$RUN/check.body" ] || die "the demo's /nginx/ answer has a body"
+rm -f "$RUN/check.body"
+# 304 and HEAD, on the demo and on nginx (the reference).
+declare -A ETAG_OF
+for server in demo nginx; do
+    url="$(base_of "$server")/$SMALL"
+    etag=$(curl -sS -D - -o /dev/null "$url" | tr -d '\r' | awk 'tolower($1) == "etag:" { print $2 }')
+    [ -n "$etag" ] || die "$server sent no ETag"
+    ETAG_OF[$server]=$etag
+    status=$(curl -sS -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$url")
+    [ "$status" = 304 ] || die "$server: If-None-Match: $etag answered $status, not 304"
+    head_answer=$(curl -sS -I "$url" | tr -d '\r')
+    grep -q '^HTTP/1.1 200' <<<"$head_answer" || die "$server: HEAD did not answer 200"
+    grep -qi '^content-length: 1024$' <<<"$head_answer" || die "$server: HEAD did not state the length"
+done
+
+# ---------------------------------------------------------------- load
+# wrk's Lua hook prints exact counters at the end of a run.
+cat >"$RUN/get.lua" <<'EOF'
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH %.0f %.0f %.0f %.0f %.0f\n", summary.requests, summary.bytes,
+    summary.duration, summary.requests > 0 and latency:percentile(99) or -1,
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+EOF
+# oha's JSON summary, as the same counters.
+cat >"$RUN/oha.py" <<'EOF'
+import json, sys
+s = json.load(sys.stdin)
+summary = s["summary"]
+seconds = summary.get("total") or float(sys.argv[1])
+codes = s.get("statusCodeDistribution", {})
+ok = sum(n for code, n in codes.items() if code in ("200", "304"))
+# Requests cut off by the deadline are not errors.
+errors = sum(n for msg, n in s.get("errorDistribution", {}).items() if "deadline" not in msg)
+errors += sum(n for code, n in codes.items() if code not in ("200", "304"))
+p99 = (s.get("latencyPercentiles") or {}).get("p99")
+print("BENCH %d %d %d %d %d" % (ok, summary.get("totalData") or 0, seconds * 1e6,
+                              -1 if p99 is None else p99 * 1e6, errors))
+EOF
+
+# The tool and the request of a row.
+uses_oha() { [ "$1" = cond ]; }
+oha_args() {
+    case $1 in
+        *-head) echo "-m HEAD" ;;
+        *-304) echo "-H If-None-Match:${ETAG_OF[${1%-304}]}" ;;
+        *) echo "" ;;
+    esac
+}
+
+# Peak resident memory (KiB) of a row's processes over one run: the
+# kernel's high-water mark, reset before the run through clear_refs; where
+# that is not allowed, VmRSS polled every 50 ms.
+rss_reset() {
+    local pid ok=1
+    for pid in "$@"; do
+        echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || ok=0
+    done
+    [ "$ok" = 1 ]
+}
+rss_field() {
+    local field=$1 pid total=0 value
+    shift
+    for pid in "$@"; do
+        value=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+        total=$((total + ${value:-0}))
+    done
+    echo "$total"
+}
+
+# measure SCENARIO ROW ROUND CONNECTIONS FILE SECONDS: one bounded load run.
+measure() {
+    local scenario=$1 row=$2 round=$3 conns=$4 file=$5 secs=$6
+    local url pids out hwm=1 peak=0 now line requests bytes duration p99 errors
+    url="$(base_of "$row")/$file"
+    mapfile -t pids < <(pids_of "$row")
+    out="$RUN/logs/load-$scenario-$row-$round.txt"
+    rss_reset "${pids[@]}" || hwm=0
+    if uses_oha "$scenario"; then
+        # shellcheck disable=SC2046 # oha_args is split on purpose
+        timeout --kill-after=5 $((secs + 60)) "$OHA" --no-tui --output-format json --worker-threads 1 \
+            -c "$conns" -z "${secs}s" $(oha_args "$row") "$url" >"$out.json" 2>"$out" &
+    else
+        timeout --kill-after=5 $((secs + 60)) wrk -t1 -c"$conns" -d"${secs}s" --timeout 60s \
+            --latency -s "$RUN/get.lua" "$url" >"$out" 2>&1 &
+    fi
+    WRK_PID=$!
+    if [ "$hwm" = 0 ]; then
+        while kill -0 "$WRK_PID" 2>/dev/null; do
+            now=$(rss_field VmRSS "${pids[@]}")
+            [ "$now" -gt "$peak" ] && peak=$now
+            sleep 0.05
+        done
+    fi
+    if ! wait "$WRK_PID"; then
+        WRK_PID=""
+        cat "$out" >&2
+        die "the load generator failed on $url"
+    fi
+    WRK_PID=""
+    [ "$hwm" = 1 ] && peak=$(rss_field VmHWM "${pids[@]}")
+    [ "$round" = warmup ] && return 0
+    if uses_oha "$scenario"; then
+        python3 "$RUN/oha.py" "$secs" <"$out.json" >>"$out" || die "unreadable oha output ($out.json)"
+    fi
+    line=$(grep '^BENCH ' "$out" || true)
+    [ -n "$line" ] || die "no result from the load generator on $url (see $out)"
+    read -r _ requests bytes duration p99 errors <<<"$line"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$row" "$round" \
+        "$requests" "$bytes" "$duration" "$p99" "$peak" "$errors" >>"$RESULTS"
+    awk -v r="$requests" -v b="$bytes" -v d="$duration" -v p="$p99" -v m="$peak" \
+        -v s="$scenario" -v n="$row" -v k="$round" 'BEGIN {
+            printf "bench.sh:   %-7s %-13s round %s: %9.0f req/s %8.1f MB/s p99 %s rss %5.1f MiB\n",
+                s, n, k, r / (d / 1e6), b / d,
+                p < 0 ? "     n/a   " : sprintf("%8.2f ms", p / 1000), m / 1024 }' >&2
+}
+
+# scenario NAME CONNECTIONS FILE ROW...: warm-up, then ROUNDS rounds, each
+# running every row once, starting one further along each round.
+scenario() {
+    local name=$1 conns=$2 file=$3
+    shift 3
+    local rows=("$@") count=$# round i row
+    log "scenario $name: $file, $conns connection(s), ${SECS} s x $ROUNDS round(s) x $count row(s)"
+    stop_rust_servers
+    start_rust_servers
+    if [ "$WARMUP" -gt 0 ]; then
+        for row in "${rows[@]}"; do
+            measure "$name" "$row" warmup "$conns" "$file" "$WARMUP"
+        done
+    fi
+    for round in $(seq "$ROUNDS"); do
+        for i in $(seq 0 $((count - 1))); do
+            measure "$name" "${rows[$(((i + round - 1) % count))]}" "$round" "$conns" \
+                "$file" "$SECS"
+        done
+    done
+}
+
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if ! git diff --quiet HEAD -- axum-download axum-download-macros examples 2>/dev/null; then
+    COMMIT="$COMMIT + uncommitted changes"
+fi
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+for name in $SCENARIOS; do
+    case $name in
+        small) scenario small "$CONNS" "$SMALL" demo servedir actix nginx nginx-demo "${KA_ROW[@]}" ;;
+        medium) scenario medium 4 "$MEDIUM" demo servedir actix nginx nginx-demo ;;
+        large1) scenario large1 1 "$LARGE" demo servedir actix nginx nginx-demo nginx-nn ;;
+        large8) scenario large8 8 "$LARGE" demo servedir actix nginx ;;
+        relay) scenario relay 1 "$LARGE" demo-relay nginx nginx-nn ;;
+        cond)
+            scenario cond "$CONNS" "$SMALL" demo demo-head demo-304 nginx nginx-head nginx-304
+            ;;
+        *) die "unknown scenario '$name' (small medium large1 large8 relay cond)" ;;
+    esac
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---------------------------------------------------------------- micro
+MICRO_DIR=""
+if [ "$MICRO" = 1 ]; then
+    log "running the criterion micro-benchmarks (shortened)"
+    rm -rf "$BENCH_TARGET/criterion"
+    CARGO_TARGET_DIR=$BENCH_TARGET cargo bench --manifest-path bench/Cargo.toml -p micro -- \
+        --warm-up-time 1 --measurement-time 2 --noplot >"$RUN/logs/micro.txt" 2>&1 \
+        || {
+            cat "$RUN/logs/micro.txt" >&2
+            die "cargo bench failed"
+        }
+    MICRO_DIR=$BENCH_TARGET/criterion
+fi
+
+# ---------------------------------------------------------------- report
+mem_kib=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
+python3 "$ROOT/bench/report.py" \
+    --results "$RESULTS" \
+    --out "$OUT" \
+    --micro "$MICRO_DIR" \
+    --set "cpu=$(awk -F': ' '$1 ~ /^model name/ { print $2; exit }' /proc/cpuinfo)" \
+    --set "nproc=$(nproc)" \
+    --set "memory=$((mem_kib / 1024 / 1024)) GiB" \
+    --set "kernel=$(uname -sr)" \
+    --set "rustc=$(rustc --version)" \
+    --set "wrk=$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)" \
+    --set "nginx=$("$NGINX" -v 2>&1 | sed 's/^nginx version: //')" \
+    --set "date=$STARTED" \
+    --set "commit=$COMMIT" \
+    --set "load_before=$LOAD_BEFORE" \
+    --set "load_after=$LOAD_AFTER" \
+    --set "seconds=$SECS" \
+    --set "rounds=$ROUNDS" \
+    --set "warmup=$WARMUP" \
+    --set "connections=$CONNS" \
+    --set "large_mib=$LARGE_MIB" \
+    --set "quick=$QUICK"
+log "wrote $OUT"
