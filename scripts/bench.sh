@@ -23,6 +23,9 @@
 #   BENCH_TARGET_DIR   cargo target directory of the bench/ workspace
 #                      [the root workspace's target directory + /bench]
 #   BENCH_KEEP         1: keep the run directory (logs, raw results)
+#   BENCH_LOAD         concurrent 10 MiB downloads of the load test run in
+#                      release after the scenarios, figures appended to the
+#                      report; 0 skips it [3000] (0)
 #
 # Installs wrk, nginx and curl with apt-get when missing (as root, or with
 # sudo), and oha with `cargo install oha --locked` (a build of several
@@ -39,11 +42,13 @@ if [ "$QUICK" = 1 ]; then
     ROUNDS=${BENCH_ROUNDS:-1}
     WARMUP=${BENCH_WARMUP:-0}
     MICRO=${BENCH_MICRO:-0}
+    LOAD_N=${BENCH_LOAD:-0}
 else
     SECS=${BENCH_SECONDS:-5}
     ROUNDS=${BENCH_ROUNDS:-3}
     WARMUP=${BENCH_WARMUP:-1}
     MICRO=${BENCH_MICRO:-1}
+    LOAD_N=${BENCH_LOAD:-3000}
 fi
 CONNS=${BENCH_CONNECTIONS:-32}
 LARGE_MIB=${BENCH_LARGE_MIB:-512}
@@ -574,3 +579,27 @@ python3 "$ROOT/bench/report.py" \
     --set "large_mib=$LARGE_MIB" \
     --set "quick=$QUICK"
 log "wrote $OUT"
+
+# The bigger round of the hardening load test (./scripts/test.sh runs 1,000
+# in a debug build): many concurrent downloads, bytes checked, descriptors
+# and memory back to their baseline afterwards.
+if [ "$LOAD_N" != 0 ]; then
+    log "load test: $LOAD_N concurrent downloads of 10 MiB (release)"
+    load_log="$(mktemp)"
+    if AXUM_DOWNLOAD_LOAD_DOWNLOADS="$LOAD_N" timeout 600 \
+        cargo test --release -p axum-download --test load \
+        concurrent_downloads -- --nocapture >"$load_log" 2>&1; then
+        load_result=passed
+    else
+        load_result=FAILED
+    fi
+    {
+        printf '\n## Load (the hardening test, bigger, in release)\n\n'
+        printf '`AXUM_DOWNLOAD_LOAD_DOWNLOADS=%s cargo test --release -p axum-download --test load`: **%s**.\n\n' "$LOAD_N" "$load_result"
+        printf '```text\n'
+        grep -vE '^(running|test |$)|^\s*(Compiling|Finished|Running)' "$load_log" | head -n 20
+        printf '```\n'
+    } >>"$OUT"
+    rm -f "$load_log"
+    log "appended the load test to $OUT"
+fi
