@@ -161,14 +161,12 @@ impl http_body::Body for DownloadBody {
                                 }
                                 *left -= chunk.len() as u64;
                             }
-                            if chunk.is_empty() {
-                                if *remaining == Some(0) {
-                                    this.state = State::Idle;
-                                }
-                                continue;
-                            }
                             if *remaining == Some(0) {
+                                // Announced length reached: the rest is not read.
                                 this.state = State::Idle;
+                            }
+                            if chunk.is_empty() {
+                                continue;
                             }
                             this.account(chunk.len());
                             return Poll::Ready(Some(Ok(Frame::data(chunk))));

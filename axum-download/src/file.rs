@@ -134,11 +134,13 @@ impl FileSource for MemorySource {
             }
             None => self.0.clone(),
         };
-        Box::pin(async move {
-            let stream: ByteStream = Box::pin(futures_util::stream::iter([Ok(bytes)]));
-            Ok(stream)
-        })
+        Box::pin(async move { Ok(one_chunk(bytes)) })
     }
+}
+
+/// A stream of bytes already in memory.
+pub(crate) fn one_chunk(bytes: Bytes) -> ByteStream {
+    Box::pin(futures_util::stream::iter([Ok(bytes)]))
 }
 
 /// A stream that can be read once, from the start: no ranges.

@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::future::BoxFuture;
 
 use crate::conditional::{ByteRange, ETag};
-use crate::file::{ByteStream, FileMeta, FileSource};
+use crate::file::{one_chunk, ByteStream, FileMeta, FileSource};
 
 /// How many bytes one read asks for. Larger chunks mean fewer hops to the
 /// blocking pool; memory per download stays at one or two chunks (one being
@@ -178,13 +178,7 @@ pub(crate) fn resolve_blocking(
     #[cfg(target_os = "linux")]
     match beneath::open(root, &relative, purpose) {
         Ok(handle) => {
-            let metadata = handle.metadata().map_err(not_found)?;
-            if !metadata.is_file() {
-                return Err(io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("{} is not a regular file", path.display()),
-                ));
-            }
+            let metadata = regular_file(&path, handle.metadata().map_err(not_found)?)?;
             let prefetched = prefetch_small(prefetch, &metadata, || Ok(handle))?;
             let confined_to = Some(Beneath::Resolve {
                 root: root.to_path_buf(),
@@ -209,11 +203,7 @@ pub(crate) fn resolve_blocking(
         return Err(Refused::OutsideRoot.into_io(untrusted));
     }
     let metadata = regular_file_metadata(&path)?;
-    let prefetched = prefetch_small(prefetch, &metadata, || {
-        let file = File::open(&path)?;
-        check_opened_beneath(&file, &path, &real_root)?;
-        Ok(file)
-    })?;
+    let prefetched = prefetch_small(prefetch, &metadata, || open_checked(&path, &real_root))?;
     Ok(Resolved {
         path,
         metadata,
@@ -293,14 +283,19 @@ mod beneath {
 
 /// The metadata of a regular file (following links); anything else is `NotFound`.
 pub(crate) fn regular_file_metadata(path: &Path) -> io::Result<Metadata> {
-    let metadata = std::fs::metadata(path).map_err(not_found)?;
-    if !metadata.is_file() {
-        return Err(io::Error::new(
+    regular_file(path, std::fs::metadata(path).map_err(not_found)?)
+}
+
+/// `metadata` when it is a regular file's; anything else is `NotFound`.
+fn regular_file(path: &Path, metadata: Metadata) -> io::Result<Metadata> {
+    if metadata.is_file() {
+        Ok(metadata)
+    } else {
+        Err(io::Error::new(
             io::ErrorKind::NotFound,
             format!("{} is not a regular file", path.display()),
-        ));
+        ))
     }
-    Ok(metadata)
 }
 
 fn not_found(err: io::Error) -> io::Error {
@@ -372,10 +367,7 @@ impl FileSource for LocalFile {
         if whole {
             let taken = self.prefetched.lock().ok().and_then(|mut p| p.take());
             if let Some(bytes) = taken {
-                return Box::pin(async move {
-                    let stream: ByteStream = Box::pin(futures_util::stream::iter([Ok(bytes)]));
-                    Ok(stream)
-                });
+                return Box::pin(async move { Ok(one_chunk(bytes)) });
             }
         }
         let path = self.path.clone();
@@ -427,26 +419,19 @@ fn open_confined(path: &Path, confined_to: Option<&Beneath>) -> io::Result<File>
         #[cfg(target_os = "linux")]
         Some(Beneath::Resolve { root, relative }) => match beneath::open_read(root, relative)? {
             Some(file) => Ok(file),
-            None => {
-                let real_root = root.canonicalize()?;
-                let file = File::open(path)?;
-                check_opened_beneath(&file, path, &real_root)?;
-                Ok(file)
-            }
+            None => open_checked(path, &root.canonicalize()?),
         },
         #[cfg(not(target_os = "linux"))]
-        Some(Beneath::Resolve { root, .. }) => {
-            let real_root = root.canonicalize()?;
-            let file = File::open(path)?;
-            check_opened_beneath(&file, path, &real_root)?;
-            Ok(file)
-        }
-        Some(Beneath::Check { real_root }) => {
-            let file = File::open(path)?;
-            check_opened_beneath(&file, path, real_root)?;
-            Ok(file)
-        }
+        Some(Beneath::Resolve { root, .. }) => open_checked(path, &root.canonicalize()?),
+        Some(Beneath::Check { real_root }) => open_checked(path, real_root),
     }
+}
+
+/// Opens `path`, then checks the opened file is below `real_root`.
+fn open_checked(path: &Path, real_root: &Path) -> io::Result<File> {
+    let file = File::open(path)?;
+    check_opened_beneath(&file, path, real_root)?;
+    Ok(file)
 }
 
 /// Checks where the *opened* file really is, so nothing swapped in between

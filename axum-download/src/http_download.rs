@@ -1,8 +1,6 @@
 //! [`HttpDownload`]: a remote URL, streamed through without buffering.
 
-use std::future::{Future, IntoFuture};
 use std::io;
-use std::pin::Pin;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -168,14 +166,7 @@ impl HttpDownload {
     }
 }
 
-impl IntoFuture for HttpDownload {
-    type Output = Result<DownloadResponse, DownloadError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.resolve())
-    }
-}
+resolve_on_await!(HttpDownload);
 
 fn upstream_meta(headers: &HeaderMap) -> FileMeta {
     let text = |name: header::HeaderName| {

@@ -44,6 +44,23 @@
 //! | `http-download` | yes | [`HttpDownload`], over reqwest |
 //! | `test-util` | no | [`test_util`]: assertions on download responses, temporary media roots |
 
+/// `impl IntoFuture` for a download builder with an
+/// `async fn resolve(self) -> Result<DownloadResponse, DownloadError>`, so
+/// awaiting the builder resolves it.
+macro_rules! resolve_on_await {
+    ($builder:ty) => {
+        impl ::std::future::IntoFuture for $builder {
+            type Output = Result<crate::DownloadResponse, crate::DownloadError>;
+            type IntoFuture =
+                ::std::pin::Pin<Box<dyn ::std::future::Future<Output = Self::Output> + Send>>;
+
+            fn into_future(self) -> Self::IntoFuture {
+                Box::pin(self.resolve())
+            }
+        }
+    };
+}
+
 mod body;
 mod conditional;
 mod content_disposition;

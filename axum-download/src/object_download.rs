@@ -1,7 +1,5 @@
 //! [`ObjectDownload`]: the file attached to an application object.
 
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -196,11 +194,4 @@ fn overlay(known: FileMeta, stored: FileMeta) -> FileMeta {
     }
 }
 
-impl IntoFuture for ObjectDownload {
-    type Output = Result<DownloadResponse, DownloadError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.resolve())
-    }
-}
+resolve_on_await!(ObjectDownload);

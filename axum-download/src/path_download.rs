@@ -1,8 +1,6 @@
 //! [`PathDownload`]: a file on the local file system.
 
-use std::future::{Future, IntoFuture};
 use std::path::PathBuf;
-use std::pin::Pin;
 
 use crate::error::DownloadError;
 use crate::file::DownloadFile;
@@ -111,11 +109,4 @@ impl PathDownload {
     }
 }
 
-impl IntoFuture for PathDownload {
-    type Output = Result<DownloadResponse, DownloadError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.resolve())
-    }
-}
+resolve_on_await!(PathDownload);

@@ -1,9 +1,7 @@
 //! [`Storage`], the built-in [`FileSystemStorage`], and [`StorageDownload`].
 
-use std::future::{Future, IntoFuture};
 use std::io;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
@@ -249,11 +247,4 @@ impl StorageDownload {
     }
 }
 
-impl IntoFuture for StorageDownload {
-    type Output = Result<DownloadResponse, DownloadError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.resolve())
-    }
-}
+resolve_on_await!(StorageDownload);
