@@ -67,7 +67,7 @@ impl Args {
         let lookahead = input.lookahead1();
         if lookahead.peek(kw::source_url) {
             let key = input.parse::<kw::source_url>()?;
-            let value = path_value(input, "source_url", "\"/media/\"", false)?;
+            let value = path_value(input, "source_url", "\"/media/\"")?;
             if self.source_dir.is_some() {
                 return Err(syn::Error::new(
                     key.span,
@@ -77,7 +77,7 @@ impl Args {
             set_once(&mut self.source_url, value, "source_url", key.span)
         } else if lookahead.peek(kw::source_dir) {
             let key = input.parse::<kw::source_dir>()?;
-            let value = path_value(input, "source_dir", "\"/srv/media\"", true)?;
+            let value = path_value(input, "source_dir", "\"/srv/media\"")?;
             if self.source_url.is_some() {
                 return Err(syn::Error::new(
                     key.span,
@@ -87,13 +87,7 @@ impl Args {
             set_once(&mut self.source_dir, value, "source_dir", key.span)
         } else if kind == Kind::XAccel && lookahead.peek(kw::destination_url) {
             let key = input.parse::<kw::destination_url>()?;
-            let value = path_value(input, "destination_url", "\"/x-accel/\"", false)?;
-            if value.value().contains(['?', '#']) {
-                return Err(syn::Error::new(
-                    value.span(),
-                    "`destination_url` must be a plain path, without `?` or `#`",
-                ));
-            }
+            let value = path_value(input, "destination_url", "\"/x-accel/\"")?;
             set_once(
                 &mut self.destination_url,
                 value,
@@ -102,7 +96,7 @@ impl Args {
             )
         } else if kind == Kind::XSendfile && lookahead.peek(kw::destination_dir) {
             let key = input.parse::<kw::destination_dir>()?;
-            let value = path_value(input, "destination_dir", "\"/srv/media\"", true)?;
+            let value = path_value(input, "destination_dir", "\"/srv/media\"")?;
             set_once(
                 &mut self.destination_dir,
                 value,
@@ -177,13 +171,9 @@ fn set_once<T>(slot: &mut Option<T>, value: T, key: &str, span: Span) -> syn::Re
     Ok(())
 }
 
-/// `= "/..."`: a string starting with `/` (an absolute path or URL path).
-fn path_value(
-    input: ParseStream<'_>,
-    key: &str,
-    example: &str,
-    file_system: bool,
-) -> syn::Result<LitStr> {
+/// `= "/..."`: a path checked by the rule checks the settings use too, so a
+/// value is refused here exactly when a settings file would refuse it.
+fn path_value(input: ParseStream<'_>, key: &str, example: &str) -> syn::Result<LitStr> {
     input.parse::<Token![=]>()?;
     let value: LitStr = input.parse().map_err(|err| {
         syn::Error::new(
@@ -191,30 +181,10 @@ fn path_value(
             format!("`{key}` expects a string, e.g. `{key} = {example}`"),
         )
     })?;
-    let text = value.value();
-    if !text.starts_with('/') {
-        let what = if file_system {
-            "an absolute path"
-        } else {
-            "a path starting with `/`"
-        };
-        return Err(syn::Error::new(
-            value.span(),
-            format!("`{key}` must be {what}, e.g. `{key} = {example}`"),
-        ));
-    }
-    if text.split('/').any(|s| s == "..") {
-        return Err(syn::Error::new(
-            value.span(),
-            format!("`{key}` must not contain `..`"),
-        ));
-    }
-    if text.chars().any(char::is_control) {
-        return Err(syn::Error::new(
-            value.span(),
-            format!("`{key}` must not contain control characters"),
-        ));
-    }
+    let rule_key = axum_download_rules::Key::from_name(key)
+        .ok_or_else(|| syn::Error::new(value.span(), format!("`{key}` is not a path key")))?;
+    axum_download_rules::check(rule_key, &value.value())
+        .map_err(|message| syn::Error::new(value.span(), format!("`{key}` {message}")))?;
     Ok(value)
 }
 
@@ -236,5 +206,38 @@ fn number_or_off(input: ParseStream<'_>, key: &str, unit: &str) -> syn::Result<N
         }
     } else {
         Err(syn::Error::new(input.span(), expected()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse::Parser;
+
+    /// The macros refuse exactly the values the settings refuse.
+    #[test]
+    fn same_verdicts_as_the_settings() {
+        use axum_download_rules::{Key, CASES};
+        for (key, value, ok) in CASES {
+            let (kind, attr) = match key {
+                Key::SourceUrl => (
+                    Kind::XAccel,
+                    format!("source_url = {value:?}, destination_url = \"/x/\""),
+                ),
+                Key::SourceDir => (
+                    Kind::XAccel,
+                    format!("source_dir = {value:?}, destination_url = \"/x/\""),
+                ),
+                Key::DestinationUrl => (Kind::XAccel, format!("destination_url = {value:?}")),
+                Key::DestinationDir => (Kind::XSendfile, format!("destination_dir = {value:?}")),
+            };
+            let tokens: proc_macro2::TokenStream = attr.parse().unwrap();
+            let parsed = (|input: ParseStream<'_>| Args::parse(kind, input)).parse2(tokens);
+            assert_eq!(parsed.is_ok(), *ok, "{attr}");
+            if let Err(err) = parsed {
+                let expected = axum_download_rules::check(*key, value).unwrap_err();
+                assert_eq!(err.to_string(), format!("`{}` {expected}", key.name()));
+            }
+        }
     }
 }

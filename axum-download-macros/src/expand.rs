@@ -116,6 +116,10 @@ fn settings_tokens(kind: Kind, args: &Args) -> TokenStream {
         }
         Kind::XSendfile => quote!(::axum_download::Rule::x_sendfile()),
     };
+    if args.source_url.is_none() && args.source_dir.is_none() {
+        // The handler is the rule's source: every file it returns.
+        rule = quote!(#rule.catch_all(true));
+    }
     if let Some(url) = &args.source_url {
         rule = quote!(#rule.source_url(#url));
     }

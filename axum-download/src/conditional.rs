@@ -164,6 +164,9 @@ pub struct Validators {
 pub struct Conditions {
     method: Method,
     headers: HeaderMap,
+    /// When the request arrived: a `Last-Modified` less than a second
+    /// before it is a weak validator (RFC 9110, 8.8.2.2).
+    received: Option<SystemTime>,
 }
 
 impl Conditions {
@@ -186,7 +189,15 @@ impl Conditions {
         Self {
             method: method.clone(),
             headers: kept,
+            received: Some(SystemTime::now()),
         }
+    }
+
+    /// The same conditions, as if the request had arrived at `time`.
+    #[must_use]
+    pub fn received_at(mut self, time: SystemTime) -> Self {
+        self.received = Some(time);
+        self
     }
 
     /// The request method.
@@ -297,13 +308,22 @@ pub fn decide(
     let (Some(length), Some(range)) = (length, headers.get(RANGE)) else {
         return Decision::Full;
     };
-    if headers.contains_key(IF_RANGE) && !if_range_holds(headers, validators, last_modified) {
+    if headers.contains_key(IF_RANGE)
+        && !if_range_holds(headers, validators, last_modified, conditions.received)
+    {
         return Decision::Full;
     }
     let Some(specs) = range.to_str().ok().and_then(parse_range) else {
         return Decision::Full;
     };
     resolve_ranges(&specs, length)
+}
+
+/// Whether a `Range` value is one this engine would answer with a partial
+/// response: valid `bytes` syntax, at most [`MAX_RANGE_SPECS`] specifiers and
+/// [`MAX_RANGES`] ranges. Anything else is not worth sending upstream either.
+pub(crate) fn range_within_limits(value: &str) -> bool {
+    parse_range(value).is_some_and(|specs| specs.len() <= MAX_RANGES)
 }
 
 /// One `Range` specifier before it meets the representation's length.
@@ -408,6 +428,7 @@ fn if_range_holds(
     headers: &HeaderMap,
     validators: &Validators,
     last_modified: Option<SystemTime>,
+    received: Option<SystemTime>,
 ) -> bool {
     let Some(value) = headers.get(IF_RANGE).and_then(|v| v.to_str().ok()) else {
         return false;
@@ -419,8 +440,17 @@ fn if_range_holds(
             _ => false,
         };
     }
+    // A date only validates a range when it is strong: the file is at
+    // least a second older than the request, so no second write within the
+    // same second can hide behind it.
+    let received = received.unwrap_or_else(SystemTime::now);
     match (httpdate::parse_http_date(value).ok(), last_modified) {
-        (Some(date), Some(modified)) => date == modified,
+        (Some(date), Some(modified)) => {
+            date == modified
+                && validators
+                    .last_modified
+                    .is_some_and(|exact| exact + Duration::from_secs(1) <= received)
+        }
         _ => false,
     }
 }

@@ -121,6 +121,82 @@ pub(crate) fn basename(path: &str) -> Option<&str> {
         .filter(|s| *s != "." && *s != "..")
 }
 
+/// The file name a `Content-Disposition` value carries (RFC 6266): the
+/// RFC 8187 `filename*` when it decodes, else `filename`; only its last
+/// path segment is kept, and `None` when nothing usable is left.
+pub(crate) fn filename_of(value: &str) -> Option<String> {
+    let mut plain = None;
+    let mut extended = None;
+    for (key, raw) in parameters(value) {
+        if key.eq_ignore_ascii_case("filename*") {
+            extended = extended.or_else(|| decode_ext_value(&raw));
+        } else if key.eq_ignore_ascii_case("filename") {
+            plain = plain.or(Some(raw));
+        }
+    }
+    let name = extended.or(plain)?;
+    basename(&name)
+        .filter(|n| !n.chars().any(char::is_control))
+        .map(str::to_owned)
+}
+
+/// The `key=value` parameters after the disposition type, with quoted
+/// strings unescaped.
+fn parameters(value: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Some((_, mut rest)) = value.split_once(';') else {
+        return out;
+    };
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ';']);
+        let Some((key, after)) = rest.split_once('=') else {
+            return out;
+        };
+        let key = key.trim().to_owned();
+        let after = after.trim_start();
+        if let Some(quoted) = after.strip_prefix('"') {
+            let mut text = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = quoted.len();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, escaped)) = chars.next() {
+                            text.push(escaped);
+                        }
+                    }
+                    '"' => {
+                        end = i + 1;
+                        break;
+                    }
+                    _ => text.push(c),
+                }
+            }
+            out.push((key, text));
+            rest = &quoted[end.min(quoted.len())..];
+        } else {
+            let (token, tail) = after.split_once(';').unwrap_or((after, ""));
+            out.push((key, token.trim().to_owned()));
+            rest = tail;
+        }
+    }
+}
+
+/// Decodes an RFC 8187 `charset'lang'pct-encoded` value (UTF-8 or ISO-8859-1).
+fn decode_ext_value(raw: &str) -> Option<String> {
+    let mut parts = raw.splitn(3, '\'');
+    let charset = parts.next()?;
+    let _language = parts.next()?;
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(parts.next()?).collect();
+    if charset.eq_ignore_ascii_case("utf-8") {
+        String::from_utf8(bytes).ok()
+    } else if charset.eq_ignore_ascii_case("iso-8859-1") {
+        Some(bytes.into_iter().map(char::from).collect())
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,5 +334,36 @@ mod tests {
         assert_eq!(basename("a\\b.txt"), Some("b.txt"));
         assert_eq!(basename(""), None);
         assert_eq!(basename(".."), None);
+    }
+
+    #[test]
+    fn upstream_filename_prefers_the_extended_form() {
+        assert_eq!(
+            filename_of("attachment; filename=\"e.txt\"; filename*=UTF-8''%C3%A9.txt").as_deref(),
+            Some("é.txt")
+        );
+        assert_eq!(
+            filename_of("inline; filename=\"a \\\"b\\\".txt\"").as_deref(),
+            Some("a \"b\".txt")
+        );
+        assert_eq!(
+            filename_of("attachment; filename=plain.bin").as_deref(),
+            Some("plain.bin")
+        );
+        assert_eq!(
+            filename_of("attachment; filename*=iso-8859-1''%E9.txt").as_deref(),
+            Some("é.txt")
+        );
+    }
+
+    #[test]
+    fn upstream_filename_keeps_the_last_segment_only() {
+        assert_eq!(
+            filename_of("attachment; filename=\"../../etc/passwd\"").as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(filename_of("attachment; filename=\"..\""), None);
+        assert_eq!(filename_of("attachment"), None);
+        assert_eq!(filename_of("attachment; filename=\"a\r\nb\""), None);
     }
 }

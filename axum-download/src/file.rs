@@ -48,6 +48,9 @@ pub struct FileMeta {
     /// separated (`docs/a.pdf`): what a hand-off rule without a source
     /// appends to its destination.
     pub relative_path: Option<String>,
+    /// The caching policy the source states (an upstream's
+    /// `Cache-Control`): a download never answers with a weaker one.
+    pub cache_control: Option<String>,
 }
 
 impl FileMeta {

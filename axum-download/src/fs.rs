@@ -103,28 +103,17 @@ pub(crate) struct Confinement {
     pub(crate) follow_symlinks_outside: bool,
 }
 
-/// A file found under a root.
+/// A file found under a root, opened: its metadata was read from the open
+/// descriptor, and its bytes will be read from the same descriptor, so
+/// nothing swapped in after the check is ever described or served.
 pub(crate) struct Resolved {
     pub(crate) path: PathBuf,
+    pub(crate) file: File,
     pub(crate) metadata: Metadata,
     /// The checked relative path, normalised (`a//./b` is `a/b`).
     pub(crate) relative: String,
-    /// How the open must stay in the root, unless symbolic links may leave it.
-    pub(crate) confined_to: Option<Beneath>,
     /// The whole content of a small file, read with its metadata.
     pub(crate) prefetched: Option<Bytes>,
-}
-
-/// How a file is kept beneath its root when it is opened.
-#[derive(Debug, Clone)]
-pub(crate) enum Beneath {
-    /// Linux: `openat2` with `RESOLVE_BENEATH` from the root: resolution
-    /// and open are one atomic step that cannot leave the root.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    Resolve { root: PathBuf, relative: String },
-    /// Elsewhere, or when the kernel refuses `openat2`: open the path, then
-    /// check the opened file's real path against the canonical root.
-    Check { real_root: PathBuf },
 }
 
 impl Resolved {
@@ -138,16 +127,16 @@ impl Resolved {
     pub(crate) fn source(self) -> LocalFile {
         LocalFile {
             size: self.metadata.len(),
-            path: self.path,
-            confined_to: self.confined_to,
+            file: Arc::new(self.file),
             prefetched: Mutex::new(self.prefetched),
         }
     }
 }
 
-/// Resolves `untrusted` under `root` and stats it: blocking, run it on the
-/// blocking pool. Any failure is `NotFound`: a refused path and a missing
-/// file look the same to the client.
+/// Resolves `untrusted` under `root`, opens it and reads its metadata from
+/// the open descriptor: blocking, run it on the blocking pool. Any failure
+/// is `NotFound`: a refused path and a missing file look the same to the
+/// client.
 pub(crate) fn resolve_blocking(
     root: &Path,
     untrusted: &str,
@@ -158,72 +147,49 @@ pub(crate) fn resolve_blocking(
     let relative = segments.join("/");
     let mut path = root.to_path_buf();
     path.extend(segments);
-    if confinement.follow_symlinks_outside {
-        let metadata = regular_file_metadata(&path)?;
-        let prefetched = prefetch_small(prefetch, &metadata, || File::open(&path))?;
-        return Ok(Resolved {
-            path,
-            metadata,
-            relative,
-            confined_to: None,
-            prefetched,
-        });
-    }
-    #[cfg(target_os = "linux")]
-    let purpose = if prefetch {
-        beneath::Purpose::Read
+    let file = if confinement.follow_symlinks_outside {
+        open_regular(&path)?
     } else {
-        beneath::Purpose::Stat
+        open_beneath(root, &relative, &path, untrusted)?
     };
-    #[cfg(target_os = "linux")]
-    match beneath::open(root, &relative, purpose) {
-        Ok(handle) => {
-            let metadata = regular_file(&path, handle.metadata().map_err(not_found)?)?;
-            let prefetched = prefetch_small(prefetch, &metadata, || Ok(handle))?;
-            let confined_to = Some(Beneath::Resolve {
-                root: root.to_path_buf(),
-                relative: relative.clone(),
-            });
-            return Ok(Resolved {
-                path,
-                metadata,
-                relative,
-                confined_to,
-                prefetched,
-            });
-        }
-        Err(beneath::Refusal::NotFound(err)) => return Err(not_found(err)),
-        // An absolute symbolic link, one that climbs out and back in, or a
-        // kernel without openat2: decide on the canonical paths instead.
-        Err(beneath::Refusal::Undecided) => {}
-    }
-    let real_root = root.canonicalize().map_err(not_found)?;
-    let real = path.canonicalize().map_err(not_found)?;
-    if !real.starts_with(&real_root) {
-        return Err(Refused::OutsideRoot.into_io(untrusted));
-    }
-    let metadata = regular_file_metadata(&path)?;
-    let prefetched = prefetch_small(prefetch, &metadata, || open_checked(&path, &real_root))?;
+    let metadata = regular_file(&path, file.metadata().map_err(not_found)?)?;
+    let prefetched = prefetch_small(prefetch, &metadata, &file)?;
     Ok(Resolved {
         path,
+        file,
         metadata,
         relative,
-        confined_to: Some(Beneath::Check { real_root }),
         prefetched,
     })
 }
 
+/// Opens `relative` below `root` so that it cannot leave it: on Linux with
+/// `openat2(RESOLVE_BENEATH)`, which decides and opens in one step; where
+/// that cannot decide (an absolute symbolic link, a kernel without it), by
+/// opening and then checking where the opened descriptor really is.
+fn open_beneath(root: &Path, relative: &str, path: &Path, untrusted: &str) -> io::Result<File> {
+    #[cfg(target_os = "linux")]
+    match beneath::open(root, relative) {
+        Ok(file) => return Ok(file),
+        Err(beneath::Refusal::NotFound(err)) => return Err(not_found(err)),
+        Err(beneath::Refusal::Undecided) => {}
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = relative;
+    let real_root = root.canonicalize().map_err(not_found)?;
+    let file = open_regular(path)?;
+    check_opened_beneath(&file, path, &real_root)
+        .map_err(|_| Refused::OutsideRoot.into_io(untrusted))?;
+    Ok(file)
+}
+
 /// Reads a small file whole, when asked to and it is small enough.
-fn prefetch_small(
-    prefetch: bool,
-    metadata: &Metadata,
-    open: impl FnOnce() -> io::Result<File>,
-) -> io::Result<Option<Bytes>> {
+fn prefetch_small(prefetch: bool, metadata: &Metadata, file: &File) -> io::Result<Option<Bytes>> {
     let size = metadata.len();
     if !prefetch || size > PREFETCH_MAX || size == 0 {
         return Ok(None);
     }
-    read_chunk(&open()?, 0, size).map(Some)
+    read_chunk(file, 0, size).map(Some)
 }
 
 #[cfg(target_os = "linux")]
@@ -237,32 +203,22 @@ mod beneath {
     use rustix::fs::{Mode, OFlags, ResolveFlags};
     use rustix::io::Errno;
 
-    pub(super) enum Purpose {
-        /// `O_PATH`: enough to stat, opens nothing for reading.
-        Stat,
-        Read,
-    }
-
     pub(super) enum Refusal {
         /// Missing, not beneath the root, or otherwise not servable.
         NotFound(io::Error),
-        /// `openat2` cannot decide: fall back to canonical paths.
+        /// `openat2` cannot decide: fall back to checking the opened file.
         Undecided,
     }
 
-    pub(super) fn open(root: &Path, relative: &str, purpose: Purpose) -> Result<File, Refusal> {
+    pub(super) fn open(root: &Path, relative: &str) -> Result<File, Refusal> {
         let dir = rustix::fs::open(
             root,
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )
         .map_err(|err| Refusal::NotFound(err.into()))?;
-        let flags = match purpose {
-            Purpose::Stat => OFlags::PATH | OFlags::CLOEXEC,
-            Purpose::Read => OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
-        };
         let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
-        match rustix::fs::openat2(&dir, relative, flags, Mode::empty(), resolve) {
+        match rustix::fs::openat2(&dir, relative, super::READ_FLAGS, Mode::empty(), resolve) {
             Ok(fd) => Ok(File::from(fd)),
             // EXDEV: the path would leave the root (or uses an absolute
             // link); ENOSYS/EPERM: no openat2 here; EAGAIN: retry-able race.
@@ -270,20 +226,33 @@ mod beneath {
             Err(err) => Err(Refusal::NotFound(err.into())),
         }
     }
-
-    /// Opens for reading beneath the root; `None` when undecided.
-    pub(super) fn open_read(root: &Path, relative: &str) -> io::Result<Option<File>> {
-        match open(root, relative, Purpose::Read) {
-            Ok(file) => Ok(Some(file)),
-            Err(Refusal::Undecided) => Ok(None),
-            Err(Refusal::NotFound(err)) => Err(err),
-        }
-    }
 }
 
-/// The metadata of a regular file (following links); anything else is `NotFound`.
-pub(crate) fn regular_file_metadata(path: &Path) -> io::Result<Metadata> {
-    regular_file(path, std::fs::metadata(path).map_err(not_found)?)
+/// How every local file is opened on Linux: read-only, and non-blocking so
+/// that a FIFO without a writer (or a device) never holds a thread: the
+/// type is checked on the descriptor right after. `O_NONBLOCK` changes
+/// nothing for reads of regular files.
+#[cfg(target_os = "linux")]
+const READ_FLAGS: rustix::fs::OFlags = rustix::fs::OFlags::RDONLY
+    .union(rustix::fs::OFlags::CLOEXEC)
+    .union(rustix::fs::OFlags::NOCTTY)
+    .union(rustix::fs::OFlags::NONBLOCK);
+
+/// Opens `path` (following links) without blocking and checks, on the
+/// descriptor, that it is a regular file.
+pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
+    #[cfg(target_os = "linux")]
+    let file = File::from(
+        rustix::fs::open(path, READ_FLAGS, rustix::fs::Mode::empty()).map_err(not_found)?,
+    );
+    #[cfg(not(target_os = "linux"))]
+    let file = {
+        // No portable non-blocking open: look before opening.
+        regular_file(path, std::fs::metadata(path).map_err(not_found)?)?;
+        File::open(path).map_err(not_found)?
+    };
+    regular_file(path, file.metadata().map_err(not_found)?)?;
+    Ok(file)
 }
 
 /// `metadata` when it is a regular file's; anything else is `NotFound`.
@@ -298,7 +267,8 @@ fn regular_file(path: &Path, metadata: Metadata) -> io::Result<Metadata> {
     }
 }
 
-fn not_found(err: io::Error) -> io::Error {
+fn not_found(err: impl Into<io::Error>) -> io::Error {
+    let err = err.into();
     if err.kind() == io::ErrorKind::NotFound {
         err
     } else {
@@ -311,51 +281,49 @@ pub(crate) fn is_plain_absolute(path: &Path) -> bool {
     path.is_absolute() && !path.components().any(|c| c == Component::ParentDir)
 }
 
-/// The file model of a local file.
+/// The file model of a local file. Its path is made absolute (without
+/// touching the file system), so hand-off rules on absolute directories
+/// match files under a relative root too.
 pub(crate) fn local_meta(path: &Path, metadata: &Metadata) -> FileMeta {
     FileMeta {
         name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
         size: Some(metadata.len()),
         modified: metadata.modified().ok(),
         etag: Some(file_etag(metadata)),
-        local_path: Some(path.to_path_buf()),
+        local_path: Some(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())),
         ..FileMeta::default()
     }
 }
 
-/// A strong entity tag from the inode, length and modification time in
-/// nanoseconds: it changes whenever the file is replaced or written.
-fn file_etag(metadata: &Metadata) -> ETag {
-    let nanos = metadata
+/// The entity tag nginx gives a static file: the modification time in
+/// seconds and the length, in hex (`"5f3a1b2c-d"`). The same file has the
+/// same tag on every server of a cluster (no inode), and the tag the
+/// client got from nginx after a hand-off is the one the application
+/// compares on its next conditional request.
+pub(crate) fn file_etag(metadata: &Metadata) -> ETag {
+    let seconds = metadata
         .modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    #[cfg(unix)]
-    let inode = std::os::unix::fs::MetadataExt::ino(metadata);
-    #[cfg(not(unix))]
-    let inode = 0u64;
-    ETag::strong(format!("{inode:x}-{:x}-{nanos:x}", metadata.len()))
+        .map_or(0, |d| d.as_secs());
+    ETag::strong(format!("{seconds:x}-{:x}", metadata.len()))
 }
 
-/// The bytes of a local file of a known length.
+/// The bytes of a local file of a known length, read from the descriptor
+/// its metadata came from.
 pub(crate) struct LocalFile {
-    pub(crate) path: PathBuf,
     pub(crate) size: u64,
-    /// Kept beneath the root when opened: a path swapped for a symbolic
-    /// link between the check and the open cannot escape.
-    pub(crate) confined_to: Option<Beneath>,
+    pub(crate) file: Arc<File>,
     /// The content, already read with the metadata (small files, plain GET).
     pub(crate) prefetched: Mutex<Option<Bytes>>,
 }
 
 impl LocalFile {
-    /// A file opened by its path when its bytes are needed.
-    pub(crate) fn at(path: PathBuf, size: u64) -> Self {
+    /// The bytes of an open regular file.
+    pub(crate) fn open_file(file: File, size: u64) -> Self {
         Self {
-            path,
             size,
-            confined_to: None,
+            file: Arc::new(file),
             prefetched: Mutex::new(None),
         }
     }
@@ -370,33 +338,18 @@ impl FileSource for LocalFile {
                 return Box::pin(async move { Ok(one_chunk(bytes)) });
             }
         }
-        let path = self.path.clone();
         let range = range.unwrap_or(ByteRange {
             start: 0,
             end: self.size,
         });
-        Box::pin(open_range(path, range, self.confined_to.clone()))
+        Box::pin(stream_range(self.file.clone(), range))
     }
 }
 
-/// Opens the file and reads the first chunk in one trip to the blocking
-/// pool (a small file needs no other), then streams the rest.
-async fn open_range(
-    path: PathBuf,
-    range: ByteRange,
-    confined_to: Option<Beneath>,
-) -> io::Result<ByteStream> {
-    let buf = chunk_buffer(range.len());
-    let (file, first) = spawn_blocking(move || {
-        let file = open_confined(&path, confined_to.as_ref())?;
-        let first = read_into(&file, range.start, buf)?;
-        Ok((Arc::new(file), first))
-    })
-    .await?;
-    let offset = range.start + first.len() as u64;
-    let remaining = range.len() - first.len() as u64;
-    let rest = futures_util::stream::try_unfold(
-        (file, offset, remaining),
+/// Streams `range` of `file`, one chunk per trip to the blocking pool.
+async fn stream_range(file: Arc<File>, range: ByteRange) -> io::Result<ByteStream> {
+    let stream = futures_util::stream::try_unfold(
+        (file, range.start, range.len()),
         |(file, offset, remaining)| async move {
             if remaining == 0 {
                 return Ok(None);
@@ -408,30 +361,7 @@ async fn open_range(
             Ok(Some((chunk, (file, offset + n, remaining - n))))
         },
     );
-    let first = futures_util::stream::iter((!first.is_empty()).then_some(Ok(first)));
-    Ok(Box::pin(futures_util::StreamExt::chain(first, rest)))
-}
-
-/// Opens `path` for reading, kept beneath its root as `confined_to` says.
-fn open_confined(path: &Path, confined_to: Option<&Beneath>) -> io::Result<File> {
-    match confined_to {
-        None => File::open(path),
-        #[cfg(target_os = "linux")]
-        Some(Beneath::Resolve { root, relative }) => match beneath::open_read(root, relative)? {
-            Some(file) => Ok(file),
-            None => open_checked(path, &root.canonicalize()?),
-        },
-        #[cfg(not(target_os = "linux"))]
-        Some(Beneath::Resolve { root, .. }) => open_checked(path, &root.canonicalize()?),
-        Some(Beneath::Check { real_root }) => open_checked(path, real_root),
-    }
-}
-
-/// Opens `path`, then checks the opened file is below `real_root`.
-fn open_checked(path: &Path, real_root: &Path) -> io::Result<File> {
-    let file = File::open(path)?;
-    check_opened_beneath(&file, path, real_root)?;
-    Ok(file)
+    Ok(Box::pin(stream))
 }
 
 /// Checks where the *opened* file really is, so nothing swapped in between

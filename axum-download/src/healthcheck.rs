@@ -130,15 +130,18 @@ impl Healthcheck {
     pub async fn respond(&self) -> Response {
         if let Err(err) = self.check_storage().await {
             tracing::warn!(%err, "healthcheck failed");
-            return (StatusCode::SERVICE_UNAVAILABLE, format!("{err}\n")).into_response();
+            // The body names the failing link only: paths and causes are
+            // for the log, not for whoever can reach the route.
+            let body = format!("{}: unavailable\n", err.link);
+            return (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
         }
         match StorageDownload::new(self.storage.clone(), self.name.clone()).await {
             Ok(download) => download
                 .header(http::header::CACHE_CONTROL, "no-store")
                 .into_response(),
             Err(err) => {
-                let message = format!("app: {err}\n");
-                (StatusCode::SERVICE_UNAVAILABLE, message).into_response()
+                tracing::warn!(%err, "healthcheck failed");
+                (StatusCode::SERVICE_UNAVAILABLE, "app: unavailable\n").into_response()
             }
         }
     }

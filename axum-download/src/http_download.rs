@@ -7,32 +7,52 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::header::{self, HeaderName};
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 use percent_encoding::percent_decode_str;
 
-use crate::conditional::{Conditions, ETag};
+use crate::conditional::{range_within_limits, Conditions, ETag};
+use crate::content_disposition;
 use crate::error::DownloadError;
 use crate::file::{ByteStream, DownloadFile, FileMeta, OnceSource};
 use crate::response::DownloadResponse;
+use crate::storage::encode_path;
 
 /// How long to wait for the upstream's response headers, and then for each
 /// chunk of its body, unless [`HttpDownload::timeout`] says otherwise.
 pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long one relay may last in all, unless [`HttpDownload::deadline`]
+/// says otherwise: an upstream that trickles a byte just often enough to
+/// beat the [`timeout`](HttpDownload::timeout) is still cut off then.
+pub const DEFAULT_UPSTREAM_DEADLINE: Duration = Duration::from_secs(3600);
+
 /// A download of a remote URL, relayed chunk by chunk.
 ///
-/// The file name is the URL's last path segment (or its host);
-/// `Content-Type`, `Content-Length`, `ETag`, `Last-Modified` and
-/// `Content-Encoding` come from the upstream (the type is guessed from the
+/// Build URLs from requests with [`from_base`](Self::from_base): it joins an
+/// untrusted name onto a base URL and answers 404 for every name that could
+/// leave it. [`new`](Self::new) takes a URL the application trusts.
+///
+/// The file name is the upstream's `Content-Disposition` file name, else
+/// the URL's last path segment (or its host); `Content-Type`,
+/// `Content-Length`, `ETag`, `Last-Modified`, `Content-Encoding` and
+/// `Cache-Control` come from the upstream (the type is guessed from the
 /// name when the upstream sends none; without a length the answer is
-/// chunked). With [`forward`](Self::forward), the client's `Range` and
-/// conditional headers go upstream and its 206, 304, 412 and 416 answers are
-/// relayed.
+/// chunked). With [`forward`](Self::forward), the request's method (`HEAD`
+/// stays `HEAD`), its `Range` (within the same limits as local files) and its
+/// conditional headers go upstream, and its 206, 304, 412 and 416 answers
+/// are relayed. Nothing else of the client's request is sent: no cookies,
+/// no `Authorization`, no `Referer`.
+///
+/// Redirects are not followed: the upstream's 3xx answers 502. With
+/// [`follow_redirects`](Self::follow_redirects), up to that many are
+/// followed as long as they stay on the same scheme, host and port (and,
+/// for [`from_base`](Self::from_base), below the base path).
 ///
 /// Upstream failures are never served as a download: 404 and 410 answer
 /// 404, any other error status or a connection failure 502, no answer
-/// within the [`timeout`](Self::timeout) 504. An upstream that dies in the
-/// middle of the body aborts the client's transfer.
+/// within the [`timeout`](Self::timeout) 504. An upstream that dies, stalls
+/// or outlives the [`deadline`](Self::deadline) in the middle of the body
+/// aborts the client's transfer.
 ///
 /// The built-in client speaks plain HTTP. For HTTPS, enable one of
 /// reqwest's TLS features in your application and pass your own client with
@@ -46,7 +66,8 @@ pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 ///     conditions: Conditions,
 ///     Path(name): Path<String>,
 /// ) -> Result<DownloadResponse, DownloadError> {
-///     HttpDownload::new(format!("http://127.0.0.1:9000/files/{name}"))
+///     // `../private`, `%2e%2e/x`, `//evil.example/x`, `a\b`: 404.
+///     HttpDownload::from_base("http://127.0.0.1:9000/files/", &name)
 ///         .forward(&conditions)
 ///         .await
 /// }
@@ -54,10 +75,15 @@ pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 #[must_use]
 #[derive(Debug)]
 pub struct HttpDownload {
-    url: String,
+    url: Result<reqwest::Url, DownloadError>,
+    /// Where redirects may lead: below this URL's path, on its origin.
+    scope: Option<reqwest::Url>,
     client: Option<reqwest::Client>,
+    method: Method,
     forwarded: HeaderMap,
     timeout: Duration,
+    deadline: Duration,
+    redirects: usize,
 }
 
 fn shared_client() -> reqwest::Client {
@@ -66,6 +92,8 @@ fn shared_client() -> reqwest::Client {
         .get_or_init(|| {
             reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false)
                 .build()
                 .unwrap_or_default()
         })
@@ -73,26 +101,95 @@ fn shared_client() -> reqwest::Client {
 }
 
 impl HttpDownload {
-    /// A download of `url`.
-    pub fn new(url: impl Into<String>) -> Self {
+    /// A download of `url`, which the application trusts (an invalid URL
+    /// answers 500).
+    pub fn new(url: impl AsRef<str>) -> Self {
+        let url = url.as_ref();
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|err| DownloadError::internal(format_args!("invalid URL {url:?}: {err}")));
+        Self::with_url(parsed, None)
+    }
+
+    /// The file `untrusted` (a relative path, typically from the request)
+    /// below `base`. Answers 404, without contacting the upstream, for every
+    /// name that could leave the base's path, host or scheme: `..` and `.`
+    /// segments (also percent-encoded), an absolute path or `//host`, a
+    /// scheme (`http:`), `@`, `\`, NUL and other control characters, and
+    /// percent-encoded separators (`%2F`, `%5C`). Each segment is
+    /// percent-encoded on the way (a name holding `?`, `#` or `%` stays
+    /// a name). An invalid base answers 500.
+    pub fn from_base(base: impl AsRef<str>, untrusted: impl AsRef<str>) -> Self {
+        let (base, untrusted) = (base.as_ref(), untrusted.as_ref());
+        let base = match reqwest::Url::parse(base) {
+            Ok(url) if url.has_host() && matches!(url.scheme(), "http" | "https") => url,
+            Ok(_) => {
+                return Self::with_url(
+                    Err(DownloadError::internal(format_args!(
+                        "base URL {base:?} is not an http(s) URL with a host"
+                    ))),
+                    None,
+                )
+            }
+            Err(err) => {
+                return Self::with_url(
+                    Err(DownloadError::internal(format_args!(
+                        "invalid base URL {base:?}: {err}"
+                    ))),
+                    None,
+                )
+            }
+        };
+        let mut scope = base.clone();
+        scope.set_query(None);
+        scope.set_fragment(None);
+        if !scope.path().ends_with('/') {
+            let path = format!("{}/", scope.path());
+            scope.set_path(&path);
+        }
+        let url = join_confined(&scope, untrusted);
+        Self::with_url(url, Some(scope))
+    }
+
+    fn with_url(url: Result<reqwest::Url, DownloadError>, scope: Option<reqwest::Url>) -> Self {
         Self {
-            url: url.into(),
+            url,
+            scope,
             client: None,
+            method: Method::GET,
             forwarded: HeaderMap::new(),
             timeout: DEFAULT_UPSTREAM_TIMEOUT,
+            deadline: DEFAULT_UPSTREAM_DEADLINE,
+            redirects: 0,
         }
     }
 
-    /// Uses `client` (its TLS, proxy and redirect settings) instead of the
-    /// built-in one.
+    /// Uses `client` (its TLS and proxy settings) instead of the built-in
+    /// one. Redirects are followed by this download, not by the client:
+    /// give it `redirect::Policy::none()`.
     pub fn client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
     }
 
-    /// Forwards the client's `Range`, `If-Range` and conditional headers.
+    /// Forwards the request's method (`HEAD` or `GET`), its `Range` and
+    /// `If-Range` (when within the limits local files have) and its
+    /// conditional headers.
     pub fn forward(mut self, conditions: &Conditions) -> Self {
+        self.method = if conditions.method() == Method::HEAD {
+            Method::HEAD
+        } else {
+            Method::GET
+        };
         self.forwarded = conditions.headers().clone();
+        let range_ok = self
+            .forwarded
+            .get(header::RANGE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(range_within_limits);
+        if !range_ok {
+            self.forwarded.remove(header::RANGE);
+            self.forwarded.remove(header::IF_RANGE);
+        }
         self
     }
 
@@ -103,29 +200,74 @@ impl HttpDownload {
         self
     }
 
+    /// How long the whole relay may last, headers and body (default
+    /// [`DEFAULT_UPSTREAM_DEADLINE`]).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Follows up to `max` redirects that stay on the upstream's scheme,
+    /// host and port (and below the base path of
+    /// [`from_base`](Self::from_base)); any other redirect answers 502.
+    pub fn follow_redirects(mut self, max: usize) -> Self {
+        self.redirects = max;
+        self
+    }
+
     async fn resolve(self) -> Result<DownloadResponse, DownloadError> {
+        let started = tokio::time::Instant::now();
+        let mut url = self.url?;
         let client = self.client.unwrap_or_else(shared_client);
-        let request = client.get(&self.url).headers(self.forwarded);
-        let response = match tokio::time::timeout(self.timeout, request.send()).await {
-            Err(_) => {
-                return Err(DownloadError::gateway_timeout(format_args!(
-                    "no answer from {} within {:?}",
-                    self.url, self.timeout
-                )))
+        let scope = self.scope.unwrap_or_else(|| origin_of(&url));
+        let mut redirects = 0;
+        let response = loop {
+            let request = client
+                .request(self.method.clone(), url.clone())
+                .headers(self.forwarded.clone());
+            let wait = self.timeout.min(self.deadline);
+            let response = match tokio::time::timeout(wait, request.send()).await {
+                Err(_) => {
+                    return Err(DownloadError::gateway_timeout(format_args!(
+                        "no answer from {url} within {wait:?}"
+                    )))
+                }
+                Ok(Err(err)) if err.is_timeout() => {
+                    return Err(DownloadError::gateway_timeout(format_args!(
+                        "{url}: {}",
+                        with_causes(&err)
+                    )))
+                }
+                Ok(Err(err)) => {
+                    return Err(DownloadError::bad_gateway(format_args!(
+                        "{url}: {}",
+                        with_causes(&err)
+                    )))
+                }
+                Ok(Ok(response)) => response,
+            };
+            if !response.status().is_redirection() || response.status() == StatusCode::NOT_MODIFIED
+            {
+                break response;
             }
-            Ok(Err(err)) if err.is_timeout() => {
-                return Err(DownloadError::gateway_timeout(format_args!(
-                    "{}: {err}",
-                    self.url
-                )))
+            let next = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|location| url.join(location).ok());
+            match next {
+                Some(next) if redirects < self.redirects && within_scope(&next, &scope) => {
+                    redirects += 1;
+                    url = next;
+                }
+                _ => {
+                    return Err(DownloadError::bad_gateway(format_args!(
+                        "{url} answered {} to {:?}: redirect not followed",
+                        response.status(),
+                        response.headers().get(header::LOCATION)
+                    )))
+                }
             }
-            Ok(Err(err)) => {
-                return Err(DownloadError::bad_gateway(format_args!(
-                    "{}: {err}",
-                    self.url
-                )))
-            }
-            Ok(Ok(response)) => response,
         };
         let status = response.status();
         match status {
@@ -136,27 +278,42 @@ impl HttpDownload {
             | StatusCode::RANGE_NOT_SATISFIABLE => {}
             StatusCode::NOT_FOUND | StatusCode::GONE => {
                 return Err(DownloadError::not_found(format_args!(
-                    "{} answered {status}",
-                    self.url
+                    "{url} answered {status}"
                 )))
             }
             _ => {
                 return Err(DownloadError::bad_gateway(format_args!(
-                    "{} answered {status}",
-                    self.url
+                    "{url} answered {status}"
                 )))
             }
         }
         let headers = response.headers();
         let mut meta = upstream_meta(headers);
-        meta.name = name_from_url(&self.url);
-        meta.url = Some(self.url.clone());
-        let relayed: Vec<(HeaderName, http::HeaderValue)> =
-            [header::CONTENT_RANGE, header::ACCEPT_RANGES]
-                .into_iter()
-                .filter_map(|name| headers.get(&name).cloned().map(|v| (name, v)))
-                .collect();
-        let body = idle_timeout(response.bytes_stream(), self.timeout, self.url);
+        meta.name = headers
+            .get(header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(content_disposition::filename_of)
+            .or_else(|| name_from_url(&url));
+        meta.url = Some(url.to_string());
+        let mut relayed: Vec<(HeaderName, http::HeaderValue)> = Vec::new();
+        if let Some(value) = headers.get(header::ACCEPT_RANGES) {
+            relayed.push((header::ACCEPT_RANGES, value.clone()));
+        }
+        // Content-Range belongs to a 206 and (as `bytes */LEN`) to a 416 only.
+        if matches!(
+            status,
+            StatusCode::PARTIAL_CONTENT | StatusCode::RANGE_NOT_SATISFIABLE
+        ) {
+            if let Some(value) = headers.get(header::CONTENT_RANGE) {
+                relayed.push((header::CONTENT_RANGE, value.clone()));
+            }
+        }
+        let body: ByteStream = if self.method == Method::HEAD {
+            Box::pin(futures_util::stream::empty())
+        } else {
+            let left = self.deadline.saturating_sub(started.elapsed());
+            bounded_body(response.bytes_stream(), self.timeout, left, url.to_string())
+        };
         let mut download = DownloadResponse::new(DownloadFile::new(meta, OnceSource::new(body)))
             .with_status(status);
         for (name, value) in relayed {
@@ -164,6 +321,96 @@ impl HttpDownload {
         }
         Ok(download)
     }
+}
+
+/// `scope` (a URL whose path ends in `/`) joined with the checked segments
+/// of `untrusted`; the result is checked once more to be below `scope`.
+fn join_confined(scope: &reqwest::Url, untrusted: &str) -> Result<reqwest::Url, DownloadError> {
+    let refuse = |why: &str| {
+        DownloadError::not_found(format_args!("refused remote name {untrusted:?}: {why}"))
+    };
+    let segments = check_remote_name(untrusted).map_err(refuse)?;
+    let mut url = scope.clone();
+    url.set_path(&format!(
+        "{}{}",
+        scope.path(),
+        encode_path(&segments.join("/"))
+    ));
+    if within_scope(&url, scope) {
+        Ok(url)
+    } else {
+        Err(refuse("leaves the base URL"))
+    }
+}
+
+/// The segments of an untrusted remote name, or why it is refused.
+pub(crate) fn check_remote_name(untrusted: &str) -> Result<Vec<&str>, &'static str> {
+    if untrusted.chars().any(char::is_control) {
+        return Err("control character");
+    }
+    if untrusted.contains('\\') {
+        return Err("backslash");
+    }
+    if untrusted.starts_with('/') {
+        return Err("absolute path or //host");
+    }
+    if untrusted.contains('@') {
+        return Err("`@`");
+    }
+    if untrusted.split('/').next().is_some_and(|s| s.contains(':')) {
+        return Err("scheme");
+    }
+    let mut segments = Vec::new();
+    for segment in untrusted.split('/') {
+        if segment.is_empty() {
+            continue;
+        }
+        let decoded = percent_decode_str(segment).collect::<Vec<u8>>();
+        if decoded.contains(&b'/') || decoded.contains(&b'\\') {
+            return Err("encoded separator");
+        }
+        match decoded.as_slice() {
+            b"." => continue,
+            b".." => return Err("dot-dot segment"),
+            _ => segments.push(segment),
+        }
+    }
+    if segments.is_empty() {
+        return Err("empty name");
+    }
+    Ok(segments)
+}
+
+/// The URL with only its origin (scheme, host, port) and path `/`.
+fn origin_of(url: &reqwest::Url) -> reqwest::Url {
+    let mut origin = url.clone();
+    origin.set_path("/");
+    origin.set_query(None);
+    origin.set_fragment(None);
+    origin
+}
+
+/// Same scheme, host and port as `scope`, and a path below its path.
+fn within_scope(url: &reqwest::Url, scope: &reqwest::Url) -> bool {
+    url.scheme() == scope.scheme()
+        && url.host_str() == scope.host_str()
+        && url.port_or_known_default() == scope.port_or_known_default()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path().starts_with(scope.path())
+        && !url.path().split('/').any(|s| s == ".." || s == ".")
+}
+
+/// An error with its chain of causes, for the log.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 resolve_on_await!(HttpDownload);
@@ -182,13 +429,13 @@ fn upstream_meta(headers: &HeaderMap) -> FileMeta {
         encoding: text(header::CONTENT_ENCODING),
         etag: text(header::ETAG).and_then(|v| ETag::parse(&v)),
         modified: text(header::LAST_MODIFIED).and_then(|v| httpdate::parse_http_date(&v).ok()),
+        cache_control: text(header::CACHE_CONTROL),
         ..FileMeta::default()
     }
 }
 
 /// The URL's last non-empty path segment, decoded, or else its host.
-fn name_from_url(url: &str) -> Option<String> {
-    let parsed = reqwest::Url::parse(url).ok()?;
+fn name_from_url(parsed: &reqwest::Url) -> Option<String> {
     let segment = parsed
         .path_segments()
         .and_then(|mut segments| segments.rfind(|s| !s.is_empty()))
@@ -197,33 +444,37 @@ fn name_from_url(url: &str) -> Option<String> {
     segment.or_else(|| parsed.host_str().map(str::to_owned))
 }
 
-/// Relays the upstream body, failing when a chunk takes longer than `timeout`.
-fn idle_timeout(
+/// Relays the upstream body, failing when a chunk takes longer than
+/// `timeout` or the whole body outlives `deadline`.
+fn bounded_body(
     stream: impl futures_util::Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
     timeout: Duration,
+    deadline: Duration,
     url: String,
 ) -> ByteStream {
     let stream = Box::pin(stream);
+    let end = tokio::time::Instant::now() + deadline;
     Box::pin(futures_util::stream::unfold(
         Some((stream, url)),
         move |state| async move {
             let (mut stream, url) = state?;
-            match tokio::time::timeout(timeout, stream.next()).await {
+            let wait = timeout.min(end.saturating_duration_since(tokio::time::Instant::now()));
+            match tokio::time::timeout(wait, stream.next()).await {
                 Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some((stream, url)))),
                 Ok(None) => None,
                 Ok(Some(Err(err))) => {
-                    tracing::warn!(%url, %err, "upstream body failed; aborting the download");
-                    Some((Err(io::Error::other(err)), None))
+                    let cause = with_causes(&err);
+                    tracing::warn!(%url, %cause, "upstream body failed; aborting the download");
+                    Some((Err(io::Error::other(cause)), None))
                 }
                 Err(_) => {
-                    tracing::warn!(%url, ?timeout, "upstream body stalled; aborting the download");
-                    Some((
-                        Err(io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            "upstream body stalled",
-                        )),
-                        None,
-                    ))
+                    let why = if tokio::time::Instant::now() >= end {
+                        "upstream body outlived the deadline"
+                    } else {
+                        "upstream body stalled"
+                    };
+                    tracing::warn!(%url, ?timeout, ?deadline, "{why}; aborting the download");
+                    Some((Err(io::Error::new(io::ErrorKind::TimedOut, why)), None))
                 }
             }
         },
@@ -234,23 +485,27 @@ fn idle_timeout(
 mod tests {
     use super::*;
 
+    fn url(text: &str) -> reqwest::Url {
+        reqwest::Url::parse(text).unwrap()
+    }
+
     #[test]
     fn name_is_last_segment_decoded() {
         assert_eq!(
-            name_from_url("http://h/a/espace%20%C3%A9.txt").as_deref(),
+            name_from_url(&url("http://h/a/espace%20%C3%A9.txt")).as_deref(),
             Some("espace é.txt")
         );
     }
 
     #[test]
     fn name_skips_trailing_slash() {
-        assert_eq!(name_from_url("http://h/a/b/").as_deref(), Some("b"));
+        assert_eq!(name_from_url(&url("http://h/a/b/")).as_deref(), Some("b"));
     }
 
     #[test]
     fn name_falls_back_to_host() {
         assert_eq!(
-            name_from_url("http://example.org/").as_deref(),
+            name_from_url(&url("http://example.org/")).as_deref(),
             Some("example.org")
         );
     }

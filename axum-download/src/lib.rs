@@ -65,6 +65,7 @@ mod body;
 mod conditional;
 mod content_disposition;
 mod error;
+mod extract;
 mod file;
 mod fs;
 mod healthcheck;
@@ -89,10 +90,11 @@ pub use conditional::{
 };
 pub use content_disposition::{content_disposition, Disposition};
 pub use error::DownloadError;
+pub use extract::DownloadName;
 pub use file::{ByteStream, DownloadFile, FileMeta, FileSource};
 pub use healthcheck::{Healthcheck, HealthcheckError};
 #[cfg(feature = "http-download")]
-pub use http_download::{HttpDownload, DEFAULT_UPSTREAM_TIMEOUT};
+pub use http_download::{HttpDownload, DEFAULT_UPSTREAM_DEADLINE, DEFAULT_UPSTREAM_TIMEOUT};
 pub use layer::{DownloadLayer, DownloadService, ResponseFuture};
 pub use object_download::{DownloadObject, ObjectDownload, ObjectFile};
 pub use offload::{
@@ -100,7 +102,7 @@ pub use offload::{
     X_ACCEL_CHARSET, X_ACCEL_EXPIRES, X_ACCEL_LIMIT_RATE, X_ACCEL_REDIRECT, X_SENDFILE,
 };
 pub use path_download::PathDownload;
-pub use response::{finish, finish_with_settings, DownloadResponse};
+pub use response::{finish, finish_with_settings, DownloadResponse, DEFAULT_CACHE_CONTROL};
 pub use settings::{DownloadSettings, SettingsError};
 pub use signature::{
     SignatureError, SignatureLayer, SignatureService, SignedStorage, UrlSigner, SIGNATURE_PARAM,

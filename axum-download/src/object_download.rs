@@ -191,6 +191,7 @@ fn overlay(known: FileMeta, stored: FileMeta) -> FileMeta {
         url: stored.url,
         local_path: stored.local_path,
         relative_path: stored.relative_path,
+        cache_control: known.cache_control.or(stored.cache_control),
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::response::Response;
+use axum_download_rules::Key;
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use percent_encoding::percent_decode_str;
@@ -82,8 +83,15 @@ pub enum LimitRate {
 /// `/media/nginx` matches `/media/nginx/a.txt`, never
 /// `/media/nginx-other/a.txt`. With neither, it matches every file that has
 /// a root-relative path (a [`PathDownload::from_root`](crate::PathDownload::from_root)
-/// or a storage name). The rest of the path is appended to the destination,
-/// each segment percent-encoded for nginx.
+/// or a storage name): such a rule must say so with `catch_all = true` in
+/// settings, which refuse a rule without a source otherwise (the
+/// per-handler macros are their own source). The rest of the path is
+/// appended to the destination, each segment percent-encoded for nginx.
+///
+/// The paths are checked by the same code for settings and for the macros
+/// (absolute, normalised, no `.`/`..`, `//`, `\` or control characters;
+/// URL paths also no `?`, `#`, spaces or encoded separators), and matched
+/// against the file's absolute path.
 ///
 /// In settings files (TOML or JSON) the keys are the field names;
 /// `expires` is seconds or `"off"`, `limit_rate` bytes per second or `"off"`.
@@ -120,6 +128,11 @@ pub struct Rule {
     /// nginx: `X-Accel-Limit-Rate`.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "rate_or_off")]
     pub limit_rate: Option<LimitRate>,
+    /// Hands off every file with a root-relative path, whatever its root:
+    /// what a rule without `source_url` or `source_dir` does, which settings
+    /// must ask for explicitly.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub catch_all: bool,
 }
 
 /// A rule that breaks a constraint; `key` names the offending field.
@@ -162,6 +175,14 @@ impl Rule {
             backend: Some(Backend::XSendfile),
             ..Self::default()
         }
+    }
+
+    /// Marks a rule without a source as meant to hand off every file that
+    /// has a root-relative path (required for such a rule in settings).
+    #[must_use]
+    pub fn catch_all(mut self, catch_all: bool) -> Self {
+        self.catch_all = catch_all;
+        self
     }
 
     /// Only files under this URL prefix.
@@ -227,39 +248,40 @@ impl Rule {
                 "cannot be set together with `source_url`: keep one",
             ));
         }
-        if let Some(url) = &self.source_url {
-            if !url.starts_with('/') {
-                return Err(rule_error(
-                    "source_url",
-                    format!("must be a URL path starting with `/`, not {url:?}"),
-                ));
+        for (key, value) in [
+            (Key::SourceUrl, self.source_url.as_deref()),
+            (Key::DestinationUrl, self.destination_url.as_deref()),
+        ] {
+            if let Some(value) = value {
+                axum_download_rules::check(key, value)
+                    .map_err(|message| rule_error(key.name(), message))?;
             }
         }
-        if let Some(dir) = &self.source_dir {
-            check_dir("source_dir", dir)?;
+        for (key, value) in [
+            (Key::SourceDir, self.source_dir.as_deref()),
+            (Key::DestinationDir, self.destination_dir.as_deref()),
+        ] {
+            if let Some(dir) = value {
+                let text = dir.to_str().ok_or_else(|| {
+                    rule_error(key.name(), format!("must be valid UTF-8, not {dir:?}"))
+                })?;
+                axum_download_rules::check(key, text)
+                    .map_err(|message| rule_error(key.name(), message))?;
+            }
         }
-        if let Some(dir) = &self.destination_dir {
-            check_dir("destination_dir", dir)?;
+        if self.catch_all && (self.source_url.is_some() || self.source_dir.is_some()) {
+            return Err(rule_error(
+                "catch_all",
+                "cannot be set together with `source_url` or `source_dir`",
+            ));
         }
         let backend = self.effective_backend(default);
         match backend {
             Backend::Nginx => {
-                let Some(url) = &self.destination_url else {
+                if self.destination_url.is_none() {
                     return Err(rule_error(
                         "destination_url",
                         "is required for the nginx backend (e.g. \"/x-accel/\")",
-                    ));
-                };
-                if !url.starts_with('/') {
-                    return Err(rule_error(
-                        "destination_url",
-                        format!("must be an internal URI starting with `/`, not {url:?}"),
-                    ));
-                }
-                if url.contains(['?', '#']) || url.chars().any(char::is_control) {
-                    return Err(rule_error(
-                        "destination_url",
-                        "must be a plain path, without `?`, `#` or control characters",
                     ));
                 }
                 if self.destination_dir.is_some() {
@@ -400,19 +422,6 @@ pub(crate) fn strip_segments<'a>(url: &'a str, prefix: &str) -> Option<&'a str> 
     }
 }
 
-fn check_dir(key: &'static str, dir: &Path) -> Result<(), RuleError> {
-    if !dir.is_absolute() {
-        return Err(rule_error(
-            key,
-            format!("must be absolute, not {:?}", dir.display().to_string()),
-        ));
-    }
-    if dir.components().any(|c| c == Component::ParentDir) {
-        return Err(rule_error(key, "must not contain `..`"));
-    }
-    Ok(())
-}
-
 fn is_clean_absolute(path: &Path) -> bool {
     path.is_absolute() && !path.components().any(|c| c == Component::ParentDir)
 }
@@ -481,6 +490,9 @@ pub fn hand_off(response: Response, target: &HandOff) -> Response {
     let headers = &mut parts.headers;
     headers.remove(header::CONTENT_LENGTH);
     headers.remove(header::CONTENT_RANGE);
+    // The proxy answers ranges and says so itself: ours would be a second
+    // `Accept-Ranges` through nginx.
+    headers.remove(header::ACCEPT_RANGES);
     match target {
         HandOff::Nginx {
             uri,

@@ -98,9 +98,10 @@ impl PathDownload {
                         format!("trusted path {} is not absolute", path.display()),
                     ));
                 }
-                let metadata = fs::regular_file_metadata(&path)?;
+                let file = fs::open_regular(&path)?;
+                let metadata = file.metadata()?;
                 let meta = fs::local_meta(&path, &metadata);
-                Ok((meta, LocalFile::at(path, metadata.len())))
+                Ok((meta, LocalFile::open_file(file, metadata.len())))
             }
         })
         .await

@@ -49,9 +49,19 @@ pub struct DownloadResponse {
     disposition: Disposition,
     content_type: Option<String>,
     headers: HeaderMap,
+    /// The application's own caching policy, if it set one.
+    cache_control: Option<String>,
     /// Not 200 only for answers relayed from an upstream server.
     status: StatusCode,
 }
+
+/// The `Cache-Control` of a download that states no policy: any cache may
+/// keep it only for this user (`private`) and must ask again before reusing
+/// it (`no-cache`), which the `ETag` makes cheap (a 304). Safe for files
+/// only some users may see; set a public policy per download
+/// ([`DownloadResponse::cache_control`]) or in the settings
+/// ([`DownloadSettings::cache_control`]) for files everyone may see.
+pub const DEFAULT_CACHE_CONTROL: &str = "private, no-cache";
 
 /// Carried in the response's extensions so the layer can answer ranges and
 /// conditions without the handler's help.
@@ -62,6 +72,9 @@ pub(crate) struct PendingDownload {
     pub(crate) content_type: HeaderValue,
     /// The report of the full body, disarmed when another answer replaces it.
     pub(crate) report: Report,
+    /// Whether `Cache-Control` is [`DEFAULT_CACHE_CONTROL`], which the
+    /// settings' own default replaces.
+    pub(crate) default_policy: bool,
 }
 
 impl DownloadResponse {
@@ -72,6 +85,7 @@ impl DownloadResponse {
             disposition: Disposition::Attachment,
             content_type: None,
             headers: HeaderMap::new(),
+            cache_control: None,
             status: StatusCode::OK,
         }
     }
@@ -116,6 +130,14 @@ impl DownloadResponse {
     /// The `Content-Type`, used as given (include a charset if you want one).
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
         self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// The `Cache-Control` policy, e.g. `"public, max-age=3600"`, instead of
+    /// [`DEFAULT_CACHE_CONTROL`] or the settings' default. A source's own
+    /// `private` or `no-store` (an upstream's) is kept even so.
+    pub fn cache_control(mut self, policy: impl Into<String>) -> Self {
+        self.cache_control = Some(policy.into());
         self
     }
 
@@ -215,6 +237,14 @@ impl DownloadResponse {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         );
+        if is_active(content_type) {
+            // HTML, SVG or XML of a download must not run script on the
+            // application's origin, inline or not.
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("sandbox"),
+            );
+        }
         headers
     }
 }
@@ -236,6 +266,32 @@ impl IntoResponse for DownloadResponse {
                         headers.append(name.clone(), value);
                     }
                 }
+            }
+        }
+        let default_policy = self.cache_control.is_none()
+            && self.file.meta.cache_control.is_none()
+            && !headers.contains_key(header::CACHE_CONTROL);
+        let policy = headers
+            .get(header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| self.cache_control.clone())
+            .or_else(|| self.file.meta.cache_control.clone())
+            .unwrap_or_else(|| DEFAULT_CACHE_CONTROL.to_owned());
+        let policy = match self.file.meta.cache_control.as_deref() {
+            Some(source) => never_weaker(&policy, source),
+            None => policy,
+        };
+        match HeaderValue::from_str(&policy) {
+            Ok(value) => {
+                headers.insert(header::CACHE_CONTROL, value);
+            }
+            Err(_) => {
+                tracing::warn!(policy, "invalid Cache-Control, using the default");
+                headers.insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static(DEFAULT_CACHE_CONTROL),
+                );
             }
         }
         let size = self.file.meta.size;
@@ -267,6 +323,7 @@ impl IntoResponse for DownloadResponse {
                 file: Arc::new(self.file),
                 content_type,
                 report,
+                default_policy,
             });
         } else if !has_body {
             let headers = response.headers_mut();
@@ -305,6 +362,41 @@ fn with_charset(mime: String, charset: Option<&str>) -> String {
         return mime;
     }
     format!("{mime}; charset={}", charset.unwrap_or("utf-8"))
+}
+
+/// Types a browser runs script in when it renders them.
+fn is_active(content_type: &HeaderValue) -> bool {
+    let text = content_type.to_str().unwrap_or("").to_ascii_lowercase();
+    let essence = text.split(';').next().unwrap_or("").trim();
+    matches!(
+        essence,
+        "text/html" | "application/xhtml+xml" | "image/svg+xml" | "text/xml" | "application/xml"
+    ) || essence.ends_with("+xml")
+}
+
+/// `policy`, with the source's `no-store` and `private` kept: an upstream
+/// that said a file is for one user only is never made public.
+pub(crate) fn never_weaker(policy: &str, source: &str) -> String {
+    let has = |text: &str, directive: &str| {
+        text.split(',').any(|d| {
+            let name = d.split('=').next().unwrap_or("").trim();
+            name.eq_ignore_ascii_case(directive)
+        })
+    };
+    let private = has(source, "private");
+    let mut directives: Vec<String> = policy
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .filter(|d| !(private && d.eq_ignore_ascii_case("public")))
+        .map(str::to_owned)
+        .collect();
+    for directive in ["private", "no-store"] {
+        if has(source, directive) && !has(policy, directive) {
+            directives.push(directive.to_owned());
+        }
+    }
+    directives.join(", ")
 }
 
 fn is_textual(mime: &str) -> bool {
@@ -366,6 +458,7 @@ pub fn finish(response: Response, conditions: &Conditions) -> Response {
 static NO_HAND_OFF: DownloadSettings = DownloadSettings {
     backend: crate::offload::Backend::Development,
     rules: Vec::new(),
+    cache_control: None,
 };
 
 /// [`finish`] with hand-off: after the preconditions (a 304 or 412 is
@@ -382,6 +475,15 @@ pub fn finish_with_settings(
     };
     if response.status() != StatusCode::OK {
         return response;
+    }
+    if pending.default_policy {
+        if let Some(value) = settings
+            .cache_control
+            .as_deref()
+            .and_then(|p| HeaderValue::from_str(p).ok())
+        {
+            response.headers_mut().insert(header::CACHE_CONTROL, value);
+        }
     }
     let head = conditions.method() == Method::HEAD;
     let meta = &pending.file.meta;
@@ -571,5 +673,33 @@ mod tests {
     #[test]
     fn boundaries_differ() {
         assert_ne!(boundary(), boundary());
+    }
+
+    #[test]
+    fn a_source_private_or_no_store_is_never_weakened() {
+        assert_eq!(
+            never_weaker("public, max-age=60", "private, no-store"),
+            "max-age=60, private, no-store"
+        );
+        assert_eq!(never_weaker("no-cache", "max-age=60"), "no-cache");
+        assert_eq!(
+            never_weaker("private, no-store", "private"),
+            "private, no-store"
+        );
+    }
+
+    #[test]
+    fn active_types_are_sandboxed() {
+        for active in [
+            "text/html; charset=utf-8",
+            "image/svg+xml",
+            "application/xml",
+            "application/atom+xml",
+        ] {
+            assert!(is_active(&HeaderValue::from_static(active)), "{active}");
+        }
+        for passive in ["text/plain", "image/png", "application/json"] {
+            assert!(!is_active(&HeaderValue::from_static(passive)), "{passive}");
+        }
     }
 }

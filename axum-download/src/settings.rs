@@ -45,6 +45,10 @@ pub struct DownloadSettings {
     /// (DOWNLOADVIEW_RULES).
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// The `Cache-Control` of downloads that state no policy of their own
+    /// (default [`DEFAULT_CACHE_CONTROL`](crate::DEFAULT_CACHE_CONTROL)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<String>,
 }
 
 /// Settings that could not be loaded or are invalid.
@@ -76,7 +80,16 @@ impl DownloadSettings {
         Self {
             backend,
             rules: Vec::new(),
+            cache_control: None,
         }
+    }
+
+    /// The `Cache-Control` of downloads that state no policy of their own,
+    /// e.g. `"public, max-age=3600"` when every download is public.
+    #[must_use]
+    pub fn cache_control(mut self, policy: impl Into<String>) -> Self {
+        self.cache_control = Some(policy.into());
+        self
     }
 
     /// Adds a rule after the existing ones.
@@ -122,8 +135,23 @@ impl DownloadSettings {
     /// "rule 2: `source_dir` must be absolute, not \"media\"".
     pub fn validate(&self) -> Result<(), SettingsError> {
         for (index, rule) in self.rules.iter().enumerate() {
+            let fail = |err: String| SettingsError::new(format!("rule {}: {err}", index + 1));
             rule.validate(self.backend)
-                .map_err(|err| SettingsError::new(format!("rule {}: {err}", index + 1)))?;
+                .map_err(|err| fail(err.to_string()))?;
+            if rule.source_url.is_none() && rule.source_dir.is_none() && !rule.catch_all {
+                return Err(fail(
+                    "needs `source_url` or `source_dir`, or `catch_all = true` to hand off \
+                     every file"
+                        .to_owned(),
+                ));
+            }
+        }
+        if let Some(policy) = &self.cache_control {
+            if policy.trim().is_empty() || http::HeaderValue::from_str(policy).is_err() {
+                return Err(SettingsError::new(format!(
+                    "`cache_control` must be a header value like \"private, no-cache\", not {policy:?}"
+                )));
+            }
         }
         Ok(())
     }
@@ -131,9 +159,19 @@ impl DownloadSettings {
     /// The hand-off of the first rule matching `meta`, if any.
     #[must_use]
     pub fn target(&self, meta: &FileMeta) -> Option<HandOff> {
-        self.rules
+        let target = self
+            .rules
             .iter()
-            .find_map(|rule| rule.target(meta, self.backend))
+            .find_map(|rule| rule.target(meta, self.backend));
+        if target.is_none() && !self.rules.is_empty() {
+            tracing::debug!(
+                target: "axum_download",
+                url = meta.url.as_deref(),
+                path = ?meta.local_path,
+                "no hand-off rule matched; the application sends the file"
+            );
+        }
+        target
     }
 }
 

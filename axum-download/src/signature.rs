@@ -16,6 +16,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The latest expiry a signature states: the last second of the year 9999.
+const LATEST_EXPIRY: u64 = 253_402_300_799;
+
 use axum::response::{IntoResponse, Response};
 use futures_util::future::{BoxFuture, Either, Ready};
 use hmac::{Hmac, Mac};
@@ -136,7 +139,12 @@ impl UrlSigner {
     /// valid for `ttl`.
     #[must_use]
     pub fn sign_path(&self, path: &str, ttl: Duration) -> String {
-        let signature = self.signature(path, SystemTime::now() + ttl);
+        // A lifetime past what the clock can hold is capped, never a panic.
+        let latest = UNIX_EPOCH + Duration::from_secs(LATEST_EXPIRY);
+        let expires = SystemTime::now()
+            .checked_add(ttl)
+            .map_or(latest, |t| t.min(latest));
+        let signature = self.signature(path, expires);
         format!(
             "{}?{SIGNATURE_PARAM}={signature}",
             crate::storage::encode_path(path)

@@ -1442,7 +1442,7 @@ proptest! {
             Rule::nginx("/x-accel/").source_url("/media/nginxdir"),
             Rule::nginx("/x-accel/").source_dir("/srv/media"),
             Rule::x_sendfile().source_dir("/srv/media").destination_dir("/proxy/media"),
-            Rule::nginx("/x-accel/"),
+            Rule::nginx("/x-accel/").catch_all(true),
         ];
         let settings = rules
             .iter()

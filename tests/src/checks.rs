@@ -147,9 +147,19 @@ pub fn client() -> Client {
 ///
 /// When the request fails.
 pub async fn get(client: &Client, url: &str, range: Option<&str>) -> Fetched {
+    let headers: Vec<(&str, &str)> = range.map(|r| (RANGE.as_str(), r)).into_iter().collect();
+    get_with(client, url, &headers).await
+}
+
+/// `GET url` with these request headers.
+///
+/// # Panics
+///
+/// When the request fails.
+pub async fn get_with(client: &Client, url: &str, headers: &[(&str, &str)]) -> Fetched {
     let mut request = client.get(url);
-    if let Some(range) = range {
-        request = request.header(RANGE, range);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let response = request
         .send()
@@ -428,5 +438,89 @@ pub async fn assert_app_served_route_passes_through(stack: &Stack) {
     assert!(
         body.contains("Hello world!"),
         "{what}: the relay did not see the demo send the body: {text:?}"
+    );
+}
+
+/// One validator for the client, whoever sends the bytes: the `ETag` a
+/// client receives through the proxy is the one the application compares,
+/// so `If-None-Match` gets a 304 and `If-Match` / `If-Range` with a range
+/// get a 206, never a 412; no header arrives twice; the application's
+/// caching policy arrives through the proxy.
+///
+/// # Panics
+///
+/// When any of that does not hold.
+pub async fn assert_validators_agree_through_proxy(stack: &Stack, route: Route) {
+    let hello = sample("hello-world.txt");
+    let url = stack.proxy.url(&route.path(hello));
+    let what = format!("{} {url}", stack.proxy.kind().name());
+    let first = get(&stack.client, &url, None).await;
+    assert_eq!(first.status, StatusCode::OK, "{what}");
+    for name in first.headers.keys() {
+        assert_eq!(
+            first.headers.get_all(name).iter().count(),
+            1,
+            "{what}: `{name}` arrived more than once: {:?}",
+            first.headers
+        );
+    }
+    assert_eq!(
+        first.header("cache-control"),
+        Some(axum_download::DEFAULT_CACHE_CONTROL),
+        "{what}: the application's caching policy"
+    );
+    let etag = first
+        .header("etag")
+        .unwrap_or_else(|| panic!("{what}: no ETag through the proxy: {:?}", first.headers))
+        .to_owned();
+    let direct = get(&stack.client, &stack.demo.url(&route.path(hello)), None).await;
+    assert_eq!(
+        direct.header("etag"),
+        Some(etag.as_str()),
+        "{what}: the application's ETag differs from the one the client got"
+    );
+    let revalidated = get_with(&stack.client, &url, &[("if-none-match", &etag)]).await;
+    assert_eq!(
+        revalidated.status,
+        StatusCode::NOT_MODIFIED,
+        "{what}: If-None-Match"
+    );
+    let matched = get_with(
+        &stack.client,
+        &url,
+        &[("if-match", &etag), ("range", "bytes=0-4")],
+    )
+    .await;
+    assert_eq!(
+        matched.status,
+        StatusCode::PARTIAL_CONTENT,
+        "{what}: If-Match + Range"
+    );
+    assert_eq!(
+        matched.body,
+        hello.slice(0..5),
+        "{what}: If-Match + Range body"
+    );
+    let resumed = get_with(
+        &stack.client,
+        &url,
+        &[("if-range", &etag), ("range", "bytes=6-")],
+    )
+    .await;
+    assert_eq!(
+        resumed.status,
+        StatusCode::PARTIAL_CONTENT,
+        "{what}: If-Range"
+    );
+    assert_eq!(
+        resumed.body,
+        hello.slice(6..hello.size()),
+        "{what}: If-Range body"
+    );
+    let stale = get_with(&stack.client, &url, &[("if-match", "\"other\"")]).await;
+    assert_eq!(
+        stale.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{what}: stale If-Match"
     );
 }

@@ -23,3 +23,9 @@ async fn other_routes_pass_through_lighttpd() {
     let stack = Stack::start(ProxyKind::Lighttpd);
     checks::assert_app_served_route_passes_through(&stack).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_validators_agree_through_lighttpd() {
+    let stack = Stack::start(ProxyKind::Lighttpd);
+    checks::assert_validators_agree_through_proxy(&stack, LIGHTTPD).await;
+}

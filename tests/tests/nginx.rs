@@ -78,3 +78,10 @@ async fn healthcheck_passes_through_nginx_only() {
         .expect_err("the app alone must not pass the whole-chain check");
     assert_eq!(direct.link, "proxy", "{direct}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_validators_agree_through_nginx() {
+    let stack = Stack::start(ProxyKind::Nginx);
+    checks::assert_validators_agree_through_proxy(&stack, NGINX).await;
+    checks::assert_validators_agree_through_proxy(&stack, OPTIMIZED).await;
+}

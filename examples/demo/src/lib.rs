@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::Router;
 use axum_download::{
-    encode_path, x_accel, x_sendfile, Backend, Conditions, DownloadError, DownloadLayer,
+    x_accel, x_sendfile, Backend, Conditions, DownloadError, DownloadLayer, DownloadName,
     DownloadObject, DownloadResponse, DownloadSettings, FileSystemStorage, Healthcheck,
     HttpDownload, ObjectDownload, ObjectFile, PathDownload, Rule, SignatureLayer, SignedStorage,
     Storage, StorageDownload, UrlSigner, VirtualDownload,
@@ -306,13 +306,16 @@ fn load_documents(root: &Path, storage: &Arc<dyn Storage>) -> Result<Documents, 
 
 type Download = Result<DownloadResponse, DownloadError>;
 
-async fn path_download(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Download {
+async fn path_download(
+    State(state): State<AppState>,
+    DownloadName(name): DownloadName,
+) -> Download {
     PathDownload::from_root(state.media_root.as_path(), name).await
 }
 
 async fn inline_download(
     State(state): State<AppState>,
-    UrlPath(name): UrlPath<String>,
+    DownloadName(name): DownloadName,
 ) -> Download {
     Ok(PathDownload::from_root(state.media_root.as_path(), name)
         .await?
@@ -321,14 +324,14 @@ async fn inline_download(
 
 async fn storage_download(
     State(state): State<AppState>,
-    UrlPath(name): UrlPath<String>,
+    DownloadName(name): DownloadName,
 ) -> Download {
     StorageDownload::new(state.storage, name).await
 }
 
 async fn object_download(
     State(state): State<AppState>,
-    UrlPath(slug): UrlPath<String>,
+    DownloadName(slug): DownloadName,
 ) -> Download {
     let document = match &state.documents {
         Documents::Listed(list) => list
@@ -349,16 +352,21 @@ async fn object_download(
 async fn http_download(
     State(state): State<AppState>,
     conditions: Conditions,
-    UrlPath(name): UrlPath<String>,
+    DownloadName(name): DownloadName,
 ) -> Download {
-    HttpDownload::new(format!("{}/{}", state.upstream, encode_path(&name)))
+    // `..`, `%2e%2e`, `//host`, `a\b` and friends answer 404 here: the
+    // name never leaves the upstream base.
+    HttpDownload::from_base(&*state.upstream, name)
         .forward(&conditions)
         .await
 }
 
 /// `X-Accel-Redirect: /x-accel/{name}`: nginx maps `/x-accel/` to the media root.
 #[x_accel(destination_url = "/x-accel/")]
-async fn nginx_download(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Download {
+async fn nginx_download(
+    State(state): State<AppState>,
+    DownloadName(name): DownloadName,
+) -> Download {
     PathDownload::from_root(state.media_root.as_path(), name).await
 }
 
@@ -366,7 +374,7 @@ async fn nginx_download(State(state): State<AppState>, UrlPath(name): UrlPath<St
 #[x_sendfile]
 async fn apache_download(
     State(state): State<AppState>,
-    UrlPath(name): UrlPath<String>,
+    DownloadName(name): DownloadName,
 ) -> Download {
     PathDownload::from_root(state.media_root.as_path(), name).await
 }
@@ -375,7 +383,7 @@ async fn apache_download(
 #[x_sendfile]
 async fn lighttpd_download(
     State(state): State<AppState>,
-    UrlPath(name): UrlPath<String>,
+    DownloadName(name): DownloadName,
 ) -> Download {
     PathDownload::from_root(state.media_root.as_path(), name).await
 }
@@ -384,7 +392,7 @@ async fn lighttpd_download(
 /// storage publishes it under `/media/optimized/`.
 async fn optimized_download(
     State(state): State<AppState>,
-    UrlPath(name): UrlPath<String>,
+    DownloadName(name): DownloadName,
 ) -> Download {
     StorageDownload::new(state.optimized, name).await
 }
@@ -426,7 +434,7 @@ fn signing_key() -> Result<Vec<u8>, String> {
 /// `/storage/`, behind `SignatureLayer`: 403 without a valid signature.
 async fn signed_download(
     State(state): State<AppState>,
-    UrlPath(name): UrlPath<String>,
+    DownloadName(name): DownloadName,
 ) -> Download {
     StorageDownload::new(state.signed, name).await
 }
@@ -440,7 +448,7 @@ struct SignQuery {
 /// says which host it reached.
 async fn sign(
     State(state): State<AppState>,
-    UrlPath(name): UrlPath<String>,
+    DownloadName(name): DownloadName,
     Query(query): Query<SignQuery>,
     headers: axum::http::HeaderMap,
 ) -> ([(axum::http::HeaderName, &'static str); 1], String) {

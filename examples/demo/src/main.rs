@@ -17,7 +17,14 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), String> {
-    let config = Config::from_args(std::env::args().skip(1))?;
+    let args = std::env::args_os()
+        .skip(1)
+        .map(|arg| {
+            arg.into_string()
+                .map_err(|arg| format!("argument {arg:?} is not valid UTF-8"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let config = Config::from_args(args)?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|err| format!("--addr {}: {err}", config.addr))?;

@@ -898,6 +898,95 @@ fn escaping_paths_are_404() {
     assert_eq!(status, 200, "{answer}");
 }
 
+#[test]
+fn encoded_separators_are_404_on_every_name_route() {
+    let media = Media::new();
+    let demo = media.demo();
+    for prefix in [
+        "/path/",
+        "/inline/",
+        "/storage/",
+        "/nginx/",
+        "/apache/",
+        "/lighttpd/",
+        "/optimized/",
+        "/http/",
+    ] {
+        for name in [
+            "nested%2Fdir%2Ffile.txt",
+            "nested%2fdir/file.txt",
+            "nested%5Cdir%5Cfile.txt",
+        ] {
+            let target = format!("{prefix}{name}");
+            let (status, answer) = raw_get(&demo.addr, &target);
+            assert_eq!(status, 404, "GET {target}: {answer}");
+        }
+    }
+    // `/object/` documents are the top-level files only.
+    media.write("sub/secret.txt", SECRET);
+    let (status, answer) = raw_get(&demo.addr, "/object/sub%2Fsecret.txt");
+    assert_eq!(status, 404, "{answer}");
+    assert!(!answer.contains("SECRET"), "{answer}");
+}
+
+#[test]
+fn http_route_never_leaves_the_upstream_base() {
+    let media = Media::new();
+    let demo = media.demo();
+    // The default upstream is the demo's own /path/: leaving it would reach
+    // /storage/, /signed/... on the same server.
+    for target in [
+        "/http/..%2fstorage%2fhello-world.txt",
+        "/http/%2e%2e/storage/hello-world.txt",
+        "/http/.%2E/storage/hello-world.txt",
+        "/http/%252e%252e/storage/hello-world.txt",
+    ] {
+        let (status, answer) = raw_get(&demo.addr, target);
+        assert_eq!(status, 404, "GET {target}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn downloads_carry_a_private_revalidated_cache_policy() {
+    let media = Media::new();
+    let demo = media.demo();
+    for route in [
+        "/path/hello-world.txt",
+        "/storage/hello-world.txt",
+        "/virtual/hello-world.txt",
+    ] {
+        let reply = get(&client(), &demo.url(route)).await;
+        assert_eq!(
+            reply.header("cache-control"),
+            Some("private, no-cache"),
+            "{route}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sign_with_a_huge_expiry_does_not_panic() {
+    let media = Media::new();
+    let demo = media.demo();
+    let reply = get(
+        &client(),
+        &demo.url("/sign/hello-world.txt?expires=18446744073709551615"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let url = reply.text();
+    let signed = get(&client(), url.trim()).await;
+    assert_eq!(signed.status, StatusCode::OK, "{url}");
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_argument_exits_2_with_one_line_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = OsStr::from_bytes(b"--media-root=\xff\xfe");
+    assert_refused_start(&[bad], "not valid UTF-8");
+}
+
 #[tokio::test]
 async fn non_ascii_names_in_urls_and_content_disposition() {
     let media = Media::new();
@@ -1232,7 +1321,7 @@ async fn healthcheck_is_503_when_the_file_is_missing() {
     let demo = media.demo();
     let reply = get(&client(), &demo.url("/healthcheck")).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(reply.text().starts_with("storage: "), "{}", reply.text());
+    assert_eq!(reply.text(), "storage: unavailable\n");
 }
 
 // ---------------------------------------------------------------------------
