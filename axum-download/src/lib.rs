@@ -21,19 +21,20 @@
 //! never opens the file.
 //!
 //! ```no_run
-//! use axum::{extract::Path, routing::get, Router};
-//! use axum_download::{DownloadError, DownloadLayer, DownloadResponse, PathDownload};
+//! use axum::{routing::get, Router};
+//! use axum_download::{DownloadError, DownloadLayer, DownloadName, DownloadResponse, PathDownload, ServerLimits};
 //!
-//! async fn download(Path(name): Path<String>) -> Result<DownloadResponse, DownloadError> {
+//! async fn download(DownloadName(name): DownloadName) -> Result<DownloadResponse, DownloadError> {
 //!     PathDownload::from_root("media", &name).await
 //! }
 //!
-//! # async fn run() {
+//! # async fn run() -> std::io::Result<()> {
 //! let app = Router::new()
 //!     .route("/download/{*name}", get(download))
 //!     .layer(DownloadLayer::new());
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await.unwrap();
-//! axum::serve(listener, app).await.unwrap();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! // axum's `serve` with header, send and idle timeouts (see `ServerLimits`).
+//! axum_download::serve(listener, app, ServerLimits::default(), std::future::pending()).await
 //! # }
 //! ```
 //!
@@ -42,6 +43,7 @@
 //! | feature | default | what it enables |
 //! | --- | --- | --- |
 //! | `http-download` | yes | [`HttpDownload`], over reqwest |
+//! | `serve` | yes | [`serve`] and [`ServerLimits`]: an HTTP/1.1 server with header, send and idle timeouts |
 //! | `test-util` | no | [`test_util`]: assertions on download responses, temporary media roots |
 
 /// `impl IntoFuture` for a download builder with an
@@ -77,6 +79,8 @@ mod offload;
 mod path_download;
 mod report;
 mod response;
+#[cfg(feature = "serve")]
+mod serve;
 mod settings;
 mod signature;
 mod storage;
@@ -103,6 +107,8 @@ pub use offload::{
 };
 pub use path_download::PathDownload;
 pub use response::{finish, finish_with_settings, DownloadResponse, DEFAULT_CACHE_CONTROL};
+#[cfg(feature = "serve")]
+pub use serve::{serve, ServerLimits};
 pub use settings::{DownloadSettings, SettingsError};
 pub use signature::{
     SignatureError, SignatureLayer, SignatureService, SignedStorage, UrlSigner, SIGNATURE_PARAM,

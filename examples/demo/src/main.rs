@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use axum::serve::ListenerExt;
+use axum_download::ServerLimits;
 use demo::{Config, Prepared};
 
 #[tokio::main]
@@ -33,15 +33,32 @@ async fn run() -> Result<(), String> {
         .map_err(|err| format!("--addr {}: {err}", config.addr))?;
     let app = Prepared::new(&config, local)?.router();
     println!("listening on http://{local}");
-    // Small answers leave at once instead of waiting for the client's ACK
-    // (Nagle's algorithm against delayed ACKs costs up to 40 ms each).
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+    // Header, send and idle timeouts: a slow or stuck client cannot hold a
+    // connection (and its file) for ever.
+    axum_download::serve(listener, app, ServerLimits::default(), shutdown_signal())
         .await
         .map_err(|err| format!("server error: {err}"))
+}
+
+/// Ctrl-C or SIGTERM (what a service manager sends): stop accepting, let
+/// downloads in flight finish for up to the shutdown timeout.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
 }
