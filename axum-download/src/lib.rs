@@ -109,16 +109,21 @@ pub use path_download::PathDownload;
 pub use response::{finish, finish_with_settings, DownloadResponse, DEFAULT_CACHE_CONTROL};
 #[cfg(feature = "serve")]
 pub use serve::{serve, ServerLimits};
-pub use settings::{DownloadSettings, SettingsError};
+pub use settings::{DownloadSettings, SettingsError, SharedSettings};
 pub use signature::{
     SignatureError, SignatureLayer, SignatureService, SignedStorage, UrlSigner, SIGNATURE_PARAM,
 };
 pub use storage::{encode_path, FileSystemStorage, Storage, StorageDownload};
 pub use virtual_download::VirtualDownload;
 
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
+
 #[doc(hidden)]
 pub mod __private {
     //! What the macros' expansions name; not a public API.
-    pub use crate::layer::scope;
+    pub use crate::layer::{scope, LayerSettings};
     pub use axum::response::{IntoResponse, Response};
 }

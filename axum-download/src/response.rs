@@ -167,8 +167,8 @@ impl DownloadResponse {
             (Ok(name), Ok(value)) => {
                 self.headers.append(name, value);
             }
-            (Err(err), _) => tracing::warn!(%err, "ignored an invalid download header name"),
-            (_, Err(err)) => tracing::warn!(%err, "ignored an invalid download header value"),
+            (Err(err), _) => crate::report::ignored("download header name", &err),
+            (_, Err(err)) => crate::report::ignored("download header value", &err),
         }
         self
     }
@@ -198,7 +198,7 @@ impl DownloadResponse {
             with_charset(mime, meta.charset.as_deref())
         };
         HeaderValue::from_str(&text).unwrap_or_else(|_| {
-            tracing::warn!(content_type = %text, "invalid content type, using application/octet-stream");
+            crate::report::ignored("content type, using application/octet-stream", &text);
             HeaderValue::from_static("application/octet-stream")
         })
     }
@@ -219,7 +219,7 @@ impl DownloadResponse {
                 Ok(value) => {
                     headers.insert(header::CONTENT_ENCODING, value);
                 }
-                Err(_) => tracing::warn!(encoding, "ignored an invalid content encoding"),
+                Err(_) => crate::report::ignored("content encoding", &encoding),
             }
         }
         if let Some(etag) = &meta.etag {
@@ -287,7 +287,7 @@ impl IntoResponse for DownloadResponse {
                 headers.insert(header::CACHE_CONTROL, value);
             }
             Err(_) => {
-                tracing::warn!(policy, "invalid Cache-Control, using the default");
+                crate::report::ignored("cache-control, using the default", &policy);
                 headers.insert(
                     header::CACHE_CONTROL,
                     HeaderValue::from_static(DEFAULT_CACHE_CONTROL),

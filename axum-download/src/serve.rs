@@ -124,7 +124,7 @@ pub async fn serve(
                 Ok(accepted) => accepted,
                 Err(err) => {
                     // Out of descriptors (EMFILE) and the like: wait, then go on.
-                    tracing::warn!(target: "axum_download", %err, "accept failed");
+                    crate::report::server("accept failed", &err);
                     sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -143,7 +143,7 @@ pub async fn serve(
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(err) = connection.await {
-                tracing::debug!(target: "axum_download", %err, "connection closed");
+                crate::report::server("connection closed", &err);
             }
         });
     }
@@ -152,10 +152,9 @@ pub async fn serve(
         .await
         .is_err()
     {
-        tracing::warn!(
-            target: "axum_download",
-            timeout = ?limits.shutdown,
-            "connections still open at the end of the shutdown timeout; closing them"
+        crate::report::server(
+            "connections still open at the end of the shutdown timeout; closing them",
+            &format_args!("{:?}", limits.shutdown),
         );
     }
     Ok(())

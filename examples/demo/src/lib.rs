@@ -18,8 +18,8 @@ use axum::Router;
 use axum_download::{
     x_accel, x_sendfile, Backend, Conditions, DownloadError, DownloadLayer, DownloadName,
     DownloadObject, DownloadResponse, DownloadSettings, FileSystemStorage, Healthcheck,
-    HttpDownload, ObjectDownload, ObjectFile, PathDownload, Rule, SignatureLayer, SignedStorage,
-    Storage, StorageDownload, UrlSigner, VirtualDownload,
+    HttpDownload, ObjectDownload, ObjectFile, PathDownload, Rule, SharedSettings, SignatureLayer,
+    SignedStorage, Storage, StorageDownload, UrlSigner, VirtualDownload,
 };
 use bytes::Bytes;
 use serde::Deserialize;
@@ -162,7 +162,7 @@ struct AppState {
     media_root: Arc<PathBuf>,
     storage: Arc<dyn Storage>,
     optimized: Arc<dyn Storage>,
-    settings: Arc<DownloadSettings>,
+    settings: SharedSettings,
     healthcheck: Arc<Healthcheck>,
     signer: UrlSigner,
     signed: Arc<dyn Storage>,
@@ -180,7 +180,7 @@ impl std::fmt::Debug for Prepared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Prepared")
             .field("media_root", &self.state.media_root)
-            .field("settings", &self.state.settings)
+            .field("settings", &self.state.settings.load())
             .finish_non_exhaustive()
     }
 }
@@ -226,7 +226,7 @@ impl Prepared {
                 media_root: Arc::new(root.clone()),
                 storage,
                 optimized: optimized.clone(),
-                settings: Arc::new(settings),
+                settings: SharedSettings::new(settings),
                 healthcheck: Arc::new(Healthcheck::new(
                     optimized.clone(),
                     HEALTHCHECK_FILE,
@@ -240,9 +240,15 @@ impl Prepared {
         })
     }
 
+    /// The settings the router's layer reads at each request: replace them
+    /// to change the rules while serving (the demo does on SIGHUP).
+    pub fn settings(&self) -> SharedSettings {
+        self.state.settings.clone()
+    }
+
     /// The demo's router.
     pub fn router(self) -> Router {
-        let layer = DownloadLayer::with_settings(self.state.settings.clone());
+        let layer = DownloadLayer::shared(self.state.settings.clone());
         Router::new()
             .route("/path/{*name}", get(path_download))
             .route("/inline/{*name}", get(inline_download))
@@ -492,6 +498,32 @@ async fn virtual_stream(Query(query): Query<StreamQuery>) -> DownloadResponse {
         Ok::<Bytes, std::convert::Infallible>(pattern.slice(..len))
     }));
     VirtualDownload::stream("stream.bin", chunks)
+}
+
+/// Re-reads the `--settings` file into `shared`: one line saying what
+/// changed, or why the old settings stay.
+pub fn reload_settings(config: &Config, shared: &SharedSettings) -> String {
+    let Some(path) = &config.settings else {
+        return "settings: no --settings file, nothing to reload".to_owned();
+    };
+    let loaded = match DownloadSettings::from_file(path) {
+        Ok(loaded) => loaded,
+        Err(err) => return format!("settings: reload failed, keeping the old ones: {err}"),
+    };
+    let summary =
+        |s: &DownloadSettings| format!("backend {}, {} rule(s)", s.backend, s.rules.len());
+    let new = summary(&loaded);
+    match shared.replace(loaded) {
+        Ok(old) if *old == *shared.load() => {
+            format!("settings: reloaded {}, unchanged ({new})", path.display())
+        }
+        Ok(old) => format!(
+            "settings: reloaded {}: {} -> {new}",
+            path.display(),
+            summary(&old)
+        ),
+        Err(err) => format!("settings: reload failed, keeping the old ones: {err}"),
+    }
 }
 
 #[cfg(test)]

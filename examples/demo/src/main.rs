@@ -31,13 +31,33 @@ async fn run() -> Result<(), String> {
     let local = listener
         .local_addr()
         .map_err(|err| format!("--addr {}: {err}", config.addr))?;
-    let app = Prepared::new(&config, local)?.router();
+    let prepared = Prepared::new(&config, local)?;
+    let settings = prepared.settings();
+    let app = prepared.router();
+    #[cfg(unix)]
+    reload_on_sighup(config.clone(), settings);
+    #[cfg(not(unix))]
+    let _ = settings;
     println!("listening on http://{local}");
     // Header, send and idle timeouts: a slow or stuck client cannot hold a
     // connection (and its file) for ever.
     axum_download::serve(listener, app, ServerLimits::default(), shutdown_signal())
         .await
         .map_err(|err| format!("server error: {err}"))
+}
+
+/// Re-reads `--settings` on each SIGHUP; invalid settings keep the old ones.
+#[cfg(unix)]
+fn reload_on_sighup(config: demo::Config, settings: axum_download::SharedSettings) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            eprintln!("demo: {}", demo::reload_settings(&config, &settings));
+        }
+    });
 }
 
 /// Ctrl-C or SIGTERM (what a service manager sends): stop accepting, let
