@@ -814,3 +814,272 @@ fn absolute(path: &Path) -> PathBuf {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+
+    /// A source tree from `(name, content)` pairs.
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            let path = dir.path().join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, content).unwrap();
+        }
+        dir
+    }
+
+    fn collect(src: &Path) -> (tempfile::TempDir, CollectReport) {
+        let root = tempfile::tempdir().unwrap();
+        let report = Collect::new(root.path()).source(src).run().unwrap();
+        (root, report)
+    }
+
+    fn hashed<'a>(report: &'a CollectReport, name: &str) -> &'a str {
+        report.manifest.hashed_name(name).unwrap()
+    }
+
+    fn read(root: &Path, name: &str) -> String {
+        fs::read_to_string(root.join(name)).unwrap()
+    }
+
+    /// Every file under `root` with its bytes.
+    fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+        walkdir::WalkDir::new(root)
+            .into_iter()
+            .map(Result::unwrap)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                (
+                    e.path().strip_prefix(root).unwrap().to_path_buf(),
+                    fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn plain_files_get_md5_names_and_originals_are_kept() {
+        let src = tree(&[("LICENSE", "MIT\n"), ("img/a.png", "png")]);
+        let (root, report) = collect(src.path());
+        let md5 = |s: &str| short_hex(&Md5::digest(s.as_bytes()));
+        assert_eq!(
+            hashed(&report, "LICENSE"),
+            format!("LICENSE.{}", md5("MIT\n"))
+        );
+        assert_eq!(
+            hashed(&report, "img/a.png"),
+            format!("img/a.{}.png", md5("png"))
+        );
+        assert_eq!(read(root.path(), "LICENSE"), "MIT\n");
+        assert_eq!(read(root.path(), hashed(&report, "LICENSE")), "MIT\n");
+    }
+
+    #[test]
+    fn a_changed_image_renames_every_stylesheet_that_uses_it() {
+        let files = [
+            ("img/a.png", "one"),
+            ("css/a.css", "x { background: url(../img/a.png) }"),
+            ("css/b.css", "@import 'a.css';"),
+            ("css/c.css", "y { color: red }"),
+        ];
+        let (_, before) = collect(tree(&files).path());
+        let mut changed = files;
+        changed[0].1 = "two";
+        let (root, after) = collect(tree(&changed).path());
+        for name in ["img/a.png", "css/a.css", "css/b.css"] {
+            assert_ne!(hashed(&before, name), hashed(&after, name), "{name}");
+        }
+        assert_eq!(hashed(&before, "css/c.css"), hashed(&after, "css/c.css"));
+        // The hash of a rewritten file is over its final bytes.
+        let b = hashed(&after, "css/b.css");
+        let text = read(root.path(), b);
+        assert_eq!(
+            text,
+            format!("@import '{}';", &hashed(&after, "css/a.css")[4..])
+        );
+        assert_eq!(
+            b,
+            hashed_name("css/b.css", &short_hex(&Md5::digest(text.as_bytes())))
+        );
+    }
+
+    #[test]
+    fn an_import_cycle_shares_one_hash_and_needs_one_pass() {
+        let src = tree(&[
+            ("a.css", "@import url(b.css); a { background: url(i.png) }"),
+            ("b.css", "@import \"a.css\";"),
+            ("i.png", "i"),
+        ]);
+        let (root, report) = collect(src.path());
+        let (a, b) = (hashed(&report, "a.css"), hashed(&report, "b.css"));
+        assert_eq!(a[2..14], b[2..14], "{a} {b}");
+        assert_eq!(
+            read(root.path(), a),
+            format!(
+                "@import url({b}); a {{ background: url({}) }}",
+                hashed(&report, "i.png")
+            )
+        );
+        assert_eq!(read(root.path(), b), format!("@import \"{a}\";"));
+    }
+
+    #[test]
+    fn a_missing_reference_names_file_line_and_reference() {
+        let src = tree(&[("css/app.css", "a {}\nb { background: url(gone.png) }\n")]);
+        let root = tempfile::tempdir().unwrap();
+        let err = Collect::new(root.path())
+            .source(src.path())
+            .run()
+            .unwrap_err();
+        assert!(err.is_missing_reference());
+        let message = err.to_string();
+        assert!(message.contains("css/app.css:2:"), "{message}");
+        assert!(message.contains("\"gone.png\""), "{message}");
+        // Nothing is published when the collect fails.
+        assert!(!root.path().join(MANIFEST_NAME).exists());
+    }
+
+    #[test]
+    fn lenient_keeps_the_reference_and_warns() {
+        let src = tree(&[("app.js", "import x from './gone.js';\n")]);
+        let root = tempfile::tempdir().unwrap();
+        let report = Collect::new(root.path())
+            .source(src.path())
+            .lenient()
+            .run()
+            .unwrap();
+        assert_eq!(report.warnings.len(), 1);
+        assert!(report.warnings[0].contains("./gone.js"));
+        assert_eq!(
+            read(root.path(), hashed(&report, "app.js")),
+            "import x from './gone.js';\n"
+        );
+    }
+
+    #[test]
+    fn a_missing_source_map_warns_unless_strict() {
+        let src = tree(&[("app.js", "f();\n//# sourceMappingURL=app.js.map\n")]);
+        let (_, report) = collect(src.path());
+        assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+        let root = tempfile::tempdir().unwrap();
+        let err = Collect::new(root.path())
+            .source(src.path())
+            .strict_source_maps()
+            .run()
+            .unwrap_err();
+        assert!(err.is_missing_reference());
+    }
+
+    #[test]
+    fn the_first_source_wins_and_duplicates_are_reported() {
+        let first = tree(&[("a.txt", "first")]);
+        let second = tree(&[("a.txt", "second"), ("b.txt", "b")]);
+        let root = tempfile::tempdir().unwrap();
+        let report = Collect::new(root.path())
+            .source(first.path())
+            .source(second.path())
+            .run()
+            .unwrap();
+        assert_eq!(read(root.path(), "a.txt"), "first");
+        assert_eq!(report.duplicates.len(), 1);
+        assert_eq!(report.duplicates[0].name, "a.txt");
+        assert_eq!(report.duplicates[0].shadowed, second.path().join("a.txt"));
+        assert_eq!(report.files, 2);
+    }
+
+    #[test]
+    fn same_input_gives_identical_output_and_nothing_is_rewritten() {
+        let src = tree(&[
+            (
+                "css/app.css",
+                &"body { background: url(../img/a.svg) }\n".repeat(50),
+            ),
+            ("img/a.svg", &"<svg></svg>\n".repeat(50)),
+            ("js/app.js", "import './m.js';\n"),
+            ("js/m.js", "export {};\n"),
+        ]);
+        let (first_root, first) = collect(src.path());
+        let (second_root, _) = collect(src.path());
+        assert_eq!(snapshot(first_root.path()), snapshot(second_root.path()));
+        assert!(first.changed.len() > 8);
+        assert!(first
+            .manifest
+            .get("css/app.css")
+            .unwrap()
+            .encodings()
+            .contains(&Encoding::Gzip));
+
+        let collect = Collect::new(first_root.path()).source(src.path());
+        assert!(collect.check().unwrap().changed.is_empty());
+        let again = collect.run().unwrap();
+        assert!(again.changed.is_empty(), "{:?}", again.changed);
+        assert_eq!(again.unchanged, first.changed.len());
+
+        fs::write(src.path().join("js/m.js"), "export const x = 1;\n").unwrap();
+        let check = collect.check().unwrap();
+        assert!(check
+            .changed
+            .iter()
+            .any(|p| p.ends_with(hashed(&check, "js/app.js"))));
+        assert!(!first_root.path().join(hashed(&check, "js/m.js")).exists());
+    }
+
+    #[test]
+    fn a_stale_sidecar_of_an_original_is_removed() {
+        let src = tree(&[("a.css", &"a { color: red }\n".repeat(40))]);
+        let (root, _) = collect(src.path());
+        assert!(root.path().join("a.css.gz").exists());
+        fs::write(src.path().join("a.css"), "b{}").unwrap();
+        Collect::new(root.path()).source(src.path()).run().unwrap();
+        assert!(!root.path().join("a.css.gz").exists());
+    }
+
+    #[test]
+    fn overlapping_roots_and_missing_sources_are_refused() {
+        let src = tree(&[("a.txt", "a")]);
+        let inside = Collect::new(src.path().join("static")).source(src.path());
+        assert!(inside.run().unwrap_err().to_string().contains("overlap"));
+        let missing = Collect::new(src.path().join("out")).source(src.path().join("nope"));
+        assert!(missing.run().unwrap_err().to_string().contains("nope"));
+        assert!(Collect::new(src.path()).run().is_err());
+    }
+
+    #[test]
+    fn the_manifest_path_is_configurable() {
+        let src = tree(&[("a.txt", "a")]);
+        let root = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let path = elsewhere.path().join("m.json");
+        let report = Collect::new(root.path())
+            .source(src.path())
+            .manifest_path(&path)
+            .run()
+            .unwrap();
+        assert_eq!(StaticManifest::from_file(&path).unwrap(), report.manifest);
+        assert!(!root.path().join(MANIFEST_NAME).exists());
+    }
+
+    #[test]
+    fn a_long_import_chain_does_not_overflow_the_stack() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..3000 {
+            let next = if i + 1 < 3000 {
+                format!("import './m{}.js';", i + 1)
+            } else {
+                String::new()
+            };
+            fs::write(dir.path().join(format!("m{i}.js")), next).unwrap();
+        }
+        let root = tempfile::tempdir().unwrap();
+        let report = Collect::new(root.path())
+            .source(dir.path())
+            .compress(false)
+            .run()
+            .unwrap();
+        assert_eq!(report.manifest.len(), 3000);
+    }
+}
