@@ -137,6 +137,21 @@ impl Django {
     }
 }
 
+/// Django's collect of `src`: the project and its static root.
+fn django_collected(src: &Path) -> (Django, TempDir) {
+    let root = TempDir::new().unwrap();
+    let django = Django::new(src, root.path());
+    django.collectstatic();
+    (django, root)
+}
+
+/// Our collect of `src`: the static root and the manifest.
+fn our_collected(src: &Path) -> (TempDir, StaticManifest) {
+    let root = TempDir::new().unwrap();
+    let report = Collect::new(root.path()).source(src).run().unwrap();
+    (root, report.manifest)
+}
+
 fn all_names() -> Vec<&'static str> {
     PLAIN.iter().chain(REWRITTEN).map(|(n, _)| *n).collect()
 }
@@ -155,17 +170,9 @@ fn paths(manifest: &StaticManifest) -> BTreeMap<String, String> {
 #[test]
 fn hashed_names_and_manifest_hash_equal_djangos() {
     let src = source_tree();
-    let django_root = TempDir::new().unwrap();
-    let django = Django::new(src.path(), django_root.path());
-    django.collectstatic();
+    let (_django, django_root) = django_collected(src.path());
     let theirs = StaticManifest::from_file(django_root.path().join("staticfiles.json")).unwrap();
-
-    let our_root = TempDir::new().unwrap();
-    let ours = Collect::new(our_root.path())
-        .source(src.path())
-        .run()
-        .unwrap()
-        .manifest;
+    let (_our_root, ours) = our_collected(src.path());
 
     let (our_paths, their_paths) = (paths(&ours), paths(&theirs));
     assert_eq!(
@@ -192,12 +199,7 @@ fn hashed_names_and_manifest_hash_equal_djangos() {
 #[test]
 fn django_reads_our_manifest() {
     let src = source_tree();
-    let our_root = TempDir::new().unwrap();
-    let ours = Collect::new(our_root.path())
-        .source(src.path())
-        .run()
-        .unwrap()
-        .manifest;
+    let (our_root, ours) = our_collected(src.path());
     let django = Django::new(src.path(), our_root.path());
     let view = django.storage_view(&all_names());
     assert_eq!(view["hash"], ours.hash(), "Django loads our hash as is");
@@ -214,9 +216,7 @@ fn django_reads_our_manifest() {
 #[test]
 fn we_read_djangos_manifest() {
     let src = source_tree();
-    let django_root = TempDir::new().unwrap();
-    let django = Django::new(src.path(), django_root.path());
-    django.collectstatic();
+    let (django, django_root) = django_collected(src.path());
     let raw: Value = serde_json::from_slice(
         &std::fs::read(django_root.path().join("staticfiles.json")).unwrap(),
     )

@@ -24,6 +24,13 @@ fn collectstatic(args: &[&Path]) -> Output {
     command.output().expect("run the demo binary")
 }
 
+/// Runs `demo collectstatic --source SRC --static-root OUT EXTRA...`.
+fn collect_into(src: &Path, out: &Path, extra: &[&Path]) -> Output {
+    let mut args = vec![flag("--source"), src, flag("--static-root"), out];
+    args.extend_from_slice(extra);
+    collectstatic(&args)
+}
+
 fn flag(name: &str) -> &Path {
     Path::new(name)
 }
@@ -61,12 +68,7 @@ fn stderr(output: &Output) -> String {
 #[test]
 fn collectstatic_writes_hashed_copies_and_a_django_manifest() {
     let out = TempDir::new().unwrap();
-    let run = collectstatic(&[
-        flag("--source"),
-        &assets(),
-        flag("--static-root"),
-        out.path(),
-    ]);
+    let run = collect_into(&assets(), out.path(), &[]);
     assert!(run.status.success(), "{}", stderr(&run));
     let manifest = manifest(&out.path().join("staticfiles.json"));
     assert_eq!(manifest["version"], "1.1");
@@ -108,23 +110,12 @@ fn collectstatic_writes_hashed_copies_and_a_django_manifest() {
 fn collectstatic_twice_gives_byte_identical_output() {
     let (one, two) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     for out in [&one, &two] {
-        let run = collectstatic(&[
-            flag("--source"),
-            &assets(),
-            flag("--static-root"),
-            out.path(),
-        ]);
+        let run = collect_into(&assets(), out.path(), &[]);
         assert!(run.status.success(), "{}", stderr(&run));
     }
     assert_eq!(snapshot(one.path()), snapshot(two.path()));
     // --check on an up-to-date root: nothing would change, exit 0.
-    let check = collectstatic(&[
-        flag("--source"),
-        &assets(),
-        flag("--static-root"),
-        one.path(),
-        flag("--check"),
-    ]);
+    let check = collect_into(&assets(), one.path(), &[flag("--check")]);
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
     assert!(check.stdout.is_empty());
 }
@@ -132,13 +123,7 @@ fn collectstatic_twice_gives_byte_identical_output() {
 #[test]
 fn check_exits_1_when_something_would_change() {
     let out = TempDir::new().unwrap();
-    let check = collectstatic(&[
-        flag("--source"),
-        &assets(),
-        flag("--static-root"),
-        out.path(),
-        flag("--check"),
-    ]);
+    let check = collect_into(&assets(), out.path(), &[flag("--check")]);
     assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
     assert!(String::from_utf8_lossy(&check.stdout).contains("staticfiles.json"));
     assert!(
@@ -163,12 +148,7 @@ fn broken_source() -> TempDir {
 fn a_missing_reference_exits_2_with_one_line() {
     let src = broken_source();
     let out = TempDir::new().unwrap();
-    let run = collectstatic(&[
-        flag("--source"),
-        src.path(),
-        flag("--static-root"),
-        out.path(),
-    ]);
+    let run = collect_into(src.path(), out.path(), &[]);
     assert_eq!(run.status.code(), Some(2));
     let text = stderr(&run);
     assert_eq!(text.lines().count(), 1, "{text}");
@@ -181,13 +161,7 @@ fn a_missing_reference_exits_2_with_one_line() {
 fn lenient_keeps_the_reference_and_warns() {
     let src = broken_source();
     let out = TempDir::new().unwrap();
-    let run = collectstatic(&[
-        flag("--source"),
-        src.path(),
-        flag("--static-root"),
-        out.path(),
-        flag("--lenient"),
-    ]);
+    let run = collect_into(src.path(), out.path(), &[flag("--lenient")]);
     assert!(run.status.success(), "{}", stderr(&run));
     assert!(stderr(&run).contains("warning"), "{}", stderr(&run));
     let manifest = manifest(&out.path().join("staticfiles.json"));
@@ -290,14 +264,7 @@ async fn static_url_reads_the_given_root_and_manifest() {
     let out = TempDir::new().unwrap();
     let elsewhere = TempDir::new().unwrap();
     let manifest_path = elsewhere.path().join("m.json");
-    let run = collectstatic(&[
-        flag("--source"),
-        &assets(),
-        flag("--static-root"),
-        out.path(),
-        flag("--manifest"),
-        &manifest_path,
-    ]);
+    let run = collect_into(&assets(), out.path(), &[flag("--manifest"), &manifest_path]);
     assert!(run.status.success(), "{}", stderr(&run));
     let expected = manifest(&manifest_path)["paths"]["js/app.js"]
         .as_str()

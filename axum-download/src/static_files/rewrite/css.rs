@@ -4,7 +4,7 @@
 //! reference.
 
 use super::{
-    is_ident_byte, source_map_in_comment, string_end, string_reference, RefKind, Reference,
+    find, is_ident_byte, source_map_in_comment, string_end, string_reference, RefKind, Reference,
 };
 
 pub(super) fn scan(src: &[u8]) -> Vec<Reference> {
@@ -90,13 +90,6 @@ fn skip_blank(src: &[u8], mut i: usize) -> usize {
             return i;
         }
     }
-}
-
-fn find(src: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    src.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| from + p)
 }
 
 fn starts_with_ci(src: &[u8], prefix: &[u8]) -> bool {

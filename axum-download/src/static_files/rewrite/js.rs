@@ -8,7 +8,7 @@
 //! tokens.
 
 use super::{
-    is_ident_byte, source_map_in_comment, string_end, string_reference, RefKind, Reference,
+    find, is_ident_byte, source_map_in_comment, string_end, string_reference, RefKind, Reference,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,13 +197,6 @@ fn line_end(src: &[u8], from: usize) -> usize {
         .iter()
         .position(|&b| b == b'\n' || b == b'\r')
         .map_or(src.len(), |p| from + p)
-}
-
-fn find(src: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    src.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| from + p)
 }
 
 /// Reads `import` and `export` statements from the tokens.

@@ -212,6 +212,14 @@ fn source_map_in_comment(comment: &[u8], comment_start: usize) -> Option<Referen
     })
 }
 
+/// Where `needle` first occurs in `src` from `from`.
+fn find(src: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    src.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| from + p)
+}
+
 /// The end (exclusive) of the quoted string starting at `start`, with
 /// backslash escapes; an unescaped line break or the end of input ends an
 /// unterminated string.
