@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Benchmarks the demo against tower-http's ServeDir, actix-files and nginx,
+# Benchmarks the demo against tower-http's ServeDir, actix-files and nginx, and
+# collectstatic against Django's and WhiteNoise's,
 # on loopback, and writes the results to BENCHMARKS.md.
 #
-# Usage: ./scripts/bench.sh            full run (about 11 minutes on 2 cores)
+# Usage: ./scripts/bench.sh            full run (about 13 minutes on 2 cores)
 #        BENCH_QUICK=1 ./scripts/bench.sh   smoke run (about 2 minutes)
 #
 # Load: wrk (one thread), except the HEAD/304 scenario, which uses oha for
