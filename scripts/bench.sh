@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Benchmarks the demo against tower-http's ServeDir, actix-files and nginx,
+# Benchmarks the demo against tower-http's ServeDir, actix-files and nginx, and
+# collectstatic against Django's and WhiteNoise's,
 # on loopback, and writes the results to BENCHMARKS.md.
 #
-# Usage: ./scripts/bench.sh            full run (about 11 minutes on 2 cores)
+# Usage: ./scripts/bench.sh            full run (about 13 minutes on 2 cores)
 #        BENCH_QUICK=1 ./scripts/bench.sh   smoke run (about 2 minutes)
 #
 # Load: wrk (one thread), except the HEAD/304 scenario, which uses oha for
@@ -17,7 +18,10 @@
 #   BENCH_CONNECTIONS  wrk connections for the small-file scenarios [32]
 #   BENCH_LARGE_MIB    size of the large file in MiB [512]
 #   BENCH_SCENARIOS    which scenarios, space-separated
-#                      [small medium large1 large8 relay cond]
+#                      [small medium large1 large8 relay cond collect]
+#   BENCH_COLLECT_FILES  files of the generated tree collected by our
+#                      collectstatic, Django's and WhiteNoise's [10000] (2000)
+#   BENCH_COLLECT_ROUNDS rounds of the collect scenario [1]
 #   BENCH_MICRO        1: also run the criterion micro-benchmarks, shortened [1] (0)
 #   BENCH_OUT          the report [BENCHMARKS.md at the repository root]
 #   BENCH_TARGET_DIR   cargo target directory of the bench/ workspace
@@ -28,7 +32,8 @@
 #                      report; 0 skips it [3000] (0)
 #
 # Installs wrk, nginx and curl with apt-get when missing (as root, or with
-# sudo), and oha with `cargo install oha --locked` (a build of several
+# sudo), Django and WhiteNoise in target/django-venv (scripts/django-venv.sh)
+# for the collect scenario, and oha with `cargo install oha --locked` (a build of several
 # minutes, once).
 # Every server it starts is stopped on exit; every load run is bounded in
 # time.
@@ -43,16 +48,19 @@ if [ "$QUICK" = 1 ]; then
     WARMUP=${BENCH_WARMUP:-0}
     MICRO=${BENCH_MICRO:-0}
     LOAD_N=${BENCH_LOAD:-0}
+    COLLECT_FILES=${BENCH_COLLECT_FILES:-2000}
 else
     SECS=${BENCH_SECONDS:-5}
     ROUNDS=${BENCH_ROUNDS:-3}
     WARMUP=${BENCH_WARMUP:-1}
     MICRO=${BENCH_MICRO:-1}
     LOAD_N=${BENCH_LOAD:-3000}
+    COLLECT_FILES=${BENCH_COLLECT_FILES:-10000}
 fi
+COLLECT_ROUNDS=${BENCH_COLLECT_ROUNDS:-1}
 CONNS=${BENCH_CONNECTIONS:-32}
 LARGE_MIB=${BENCH_LARGE_MIB:-512}
-SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond}
+SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond collect}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 KEEP=${BENCH_KEEP:-0}
 
@@ -62,7 +70,7 @@ die() {
     exit 1
 }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
-for value in "$SECS" "$ROUNDS" "$WARMUP" "$CONNS" "$LARGE_MIB"; do
+for value in "$SECS" "$ROUNDS" "$WARMUP" "$CONNS" "$LARGE_MIB" "$COLLECT_FILES" "$COLLECT_ROUNDS"; do
     [[ $value =~ ^[0-9]+$ ]] || die "expected a whole number, got '$value'"
 done
 [ "$SECS" -ge 1 ] && [ "$ROUNDS" -ge 1 ] && [ "$CONNS" -ge 1 ] && [ "$LARGE_MIB" -ge 1 ] \
@@ -96,8 +104,8 @@ NGINX=$(command -v nginx || true)
 ROOT_TARGET=$(cargo metadata --format-version 1 --no-deps \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 BENCH_TARGET=${BENCH_TARGET_DIR:-$ROOT_TARGET/bench}
-log "building the demo (release, $ROOT_TARGET)"
-cargo build --release -p demo
+log "building the demo and collectstatic (release, $ROOT_TARGET)"
+cargo build --release -p demo -p axum-download-cli
 log "building the peers (release, $BENCH_TARGET)"
 CARGO_TARGET_DIR=$BENCH_TARGET cargo build --release \
     --manifest-path bench/Cargo.toml -p peer-servedir -p peer-actix
@@ -526,8 +534,10 @@ if ! git diff --quiet HEAD -- axum-download axum-download-macros examples 2>/dev
 fi
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+COLLECT=0
 for name in $SCENARIOS; do
     case $name in
+        collect) COLLECT=1 ;; # after the report, which it extends
         small) scenario small "$CONNS" "$SMALL" demo servedir actix nginx nginx-demo "${KA_ROW[@]}" ;;
         medium) scenario medium 4 "$MEDIUM" demo servedir actix nginx nginx-demo ;;
         large1) scenario large1 1 "$LARGE" demo servedir actix nginx nginx-demo nginx-nn ;;
@@ -536,7 +546,7 @@ for name in $SCENARIOS; do
         cond)
             scenario cond "$CONNS" "$SMALL" demo demo-head demo-304 nginx nginx-head nginx-304
             ;;
-        *) die "unknown scenario '$name' (small medium large1 large8 relay cond)" ;;
+        *) die "unknown scenario '$name' (small medium large1 large8 relay cond collect)" ;;
     esac
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -579,6 +589,20 @@ python3 "$ROOT/bench/report.py" \
     --set "large_mib=$LARGE_MIB" \
     --set "quick=$QUICK"
 log "wrote $OUT"
+
+# The collect scenario: our collectstatic against Django's and WhiteNoise's
+# over one generated tree, a section appended to the report.
+if [ "$COLLECT" = 1 ]; then
+    # shellcheck source=scripts/django-venv.sh
+    . scripts/django-venv.sh
+    DJANGO_PYTHON=$(django_venv)
+    stop_rust_servers
+    log "collect: $COLLECT_FILES files, $COLLECT_ROUNDS round(s): ours, Django, WhiteNoise"
+    timeout 900 python3 "$ROOT/bench/collect.py" --ours "$ROOT_TARGET/release/collectstatic" \
+        --python "$DJANGO_PYTHON" --out "$OUT" --files "$COLLECT_FILES" \
+        --rounds "$COLLECT_ROUNDS" --work "$RUN" || die "the collect scenario failed"
+    log "appended the collect scenario to $OUT"
+fi
 
 # The bigger round of the hardening load test (./scripts/test.sh runs 1,000
 # in a debug build): many concurrent downloads, bytes checked, descriptors

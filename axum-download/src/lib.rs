@@ -45,6 +45,8 @@
 //! | `http-download` | yes | [`HttpDownload`], over reqwest |
 //! | `serve` | yes | [`serve`] and [`ServerLimits`]: an HTTP/1.1 server with header, send and idle timeouts |
 //! | `test-util` | no | [`test_util`]: assertions on download responses, temporary media roots |
+//! | `static-files` | no | [`static_files`]: read a Django-format `staticfiles.json`, hashed URLs and integrity with [`static_files::StaticUrls`] |
+//! | `collect` | no | `static_files::Collect` (implies `static-files`): hashed copies, rewritten CSS/JS references, precompressed sidecars, the manifest |
 
 /// `impl IntoFuture` for a download builder with an
 /// `async fn resolve(self) -> Result<DownloadResponse, DownloadError>`, so
@@ -83,6 +85,8 @@ mod response;
 mod serve;
 mod settings;
 mod signature;
+#[cfg(feature = "static-files")]
+pub mod static_files;
 mod storage;
 #[cfg(feature = "test-util")]
 pub mod test_util;

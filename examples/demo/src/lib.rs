@@ -5,6 +5,8 @@
 //!
 //! ```text
 //! cargo run --release -p demo -- [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] [--settings FILE]
+//!                                 [--static-root DIR] [--manifest FILE]
+//! cargo run --release -p demo -- collectstatic --source DIR --static-root OUT [--manifest FILE] [--lenient]
 //! ```
 
 use std::net::SocketAddr;
@@ -25,6 +27,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 mod rfc3339;
+pub mod static_files;
 
 /// What the demo serves, from its command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +40,11 @@ pub struct Config {
     pub upstream: Option<String>,
     /// A TOML or JSON settings file; `None` means [`default_settings`].
     pub settings: Option<PathBuf>,
+    /// A collected static root; `None` means the shipped assets, collected
+    /// at start-up.
+    pub static_root: Option<PathBuf>,
+    /// The manifest, when not `STATIC_ROOT/staticfiles.json`.
+    pub manifest: Option<PathBuf>,
 }
 
 /// The settings used without `--settings`: `/optimized/` downloads (URLs
@@ -51,8 +59,8 @@ pub fn default_media_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("media")
 }
 
-const USAGE: &str =
-    "usage: demo [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] [--settings FILE]";
+const USAGE: &str = "usage: demo [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] \
+     [--settings FILE] [--static-root DIR] [--manifest FILE] | demo collectstatic --help";
 
 impl Config {
     /// Parses the command line (without the program name).
@@ -65,6 +73,8 @@ impl Config {
             media_root: default_media_root(),
             upstream: None,
             settings: None,
+            static_root: None,
+            manifest: None,
         };
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -90,6 +100,8 @@ impl Config {
                 }
                 "--media-root" => config.media_root = PathBuf::from(value()?),
                 "--settings" => config.settings = Some(PathBuf::from(value()?)),
+                "--static-root" => config.static_root = Some(PathBuf::from(value()?)),
+                "--manifest" => config.manifest = Some(PathBuf::from(value()?)),
                 "--upstream" => {
                     let url = value()?;
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -174,6 +186,7 @@ struct AppState {
 /// start-up errors the demo reports before listening.
 pub struct Prepared {
     state: AppState,
+    statics: static_files::Statics,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -221,7 +234,9 @@ impl Prepared {
             .upstream
             .clone()
             .unwrap_or_else(|| format!("http://{local_addr}/path"));
+        let statics = static_files::Statics::prepare(config)?;
         Ok(Self {
+            statics,
             state: AppState {
                 media_root: Arc::new(root.clone()),
                 storage,
@@ -269,6 +284,7 @@ impl Prepared {
             .route("/sign/{*name}", get(sign))
             .layer(layer)
             .with_state(self.state)
+            .merge(self.statics.router())
     }
 }
 

@@ -5,8 +5,16 @@ use std::process::ExitCode;
 use axum_download::ServerLimits;
 use demo::{Config, Prepared};
 
+fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1).peekable();
+    if args.peek().is_some_and(|first| first == "collectstatic") {
+        return demo::static_files::collectstatic(args.skip(1));
+    }
+    serve()
+}
+
 #[tokio::main]
-async fn main() -> ExitCode {
+async fn serve() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
