@@ -17,7 +17,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::conditional::Conditions;
-use crate::response::finish_with_settings;
+use crate::respond::finish_with_settings;
 use crate::settings::{DownloadSettings, SharedSettings};
 
 /// Applies RFC 9110 conditional requests and ranges to every

@@ -80,6 +80,7 @@ mod object_download;
 mod offload;
 mod path_download;
 mod report;
+mod respond;
 mod response;
 #[cfg(feature = "serve")]
 mod serve;
@@ -110,7 +111,8 @@ pub use offload::{
     X_ACCEL_CHARSET, X_ACCEL_EXPIRES, X_ACCEL_LIMIT_RATE, X_ACCEL_REDIRECT, X_SENDFILE,
 };
 pub use path_download::PathDownload;
-pub use response::{finish, finish_with_settings, DownloadResponse, DEFAULT_CACHE_CONTROL};
+pub use respond::{finish, finish_with_settings};
+pub use response::{DownloadResponse, DEFAULT_CACHE_CONTROL};
 #[cfg(feature = "serve")]
 pub use serve::{serve, ServerLimits};
 pub use settings::{DownloadSettings, SettingsError, SharedSettings};
