@@ -245,7 +245,8 @@ pub enum Decision {
 /// (304 for GET and HEAD, 412 otherwise); then `If-Range` and `Range` for GET.
 ///
 /// ```
-/// use axum_download::{decide, Conditions, Decision, ETag, Validators};
+/// use axum_download::{Conditions};
+/// use axum_download::rfc9110::{decide, Decision, ETag, Validators};
 /// use http::{HeaderMap, Method};
 ///
 /// let mut headers = HeaderMap::new();

@@ -12,10 +12,11 @@ use axum::extract::{Path as UrlPath, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use axum_download::file::{ByteStream, FileMeta};
+use axum_download::rfc9110::{ByteRange, ETag};
 use axum_download::{
-    ByteRange, ByteStream, Conditions, DownloadError, DownloadLayer, DownloadObject,
-    DownloadResponse, ETag, FileMeta, FileSystemStorage, ObjectDownload, ObjectFile, PathDownload,
-    Storage, StorageDownload, VirtualDownload,
+    Conditions, DownloadError, DownloadLayer, DownloadObject, DownloadResponse, FileSystemStorage,
+    ObjectDownload, ObjectFile, PathDownload, Storage, StorageDownload, VirtualDownload,
 };
 use futures_util::future::BoxFuture;
 use http::{header, Method, Request, StatusCode};

@@ -17,11 +17,13 @@ use std::time::{Duration, SystemTime};
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::Router;
+use axum_download::healthcheck::Healthcheck;
+use axum_download::offload::{Backend, Rule};
+use axum_download::signature::{SignatureLayer, SignedStorage, UrlSigner};
 use axum_download::{
-    x_accel, x_sendfile, Backend, Conditions, DownloadError, DownloadLayer, DownloadName,
-    DownloadObject, DownloadResponse, DownloadSettings, FileSystemStorage, Healthcheck,
-    HttpDownload, ObjectDownload, ObjectFile, PathDownload, Rule, SharedSettings, SignatureLayer,
-    SignedStorage, Storage, StorageDownload, UrlSigner, VirtualDownload,
+    x_accel, x_sendfile, Conditions, DownloadError, DownloadLayer, DownloadName, DownloadObject,
+    DownloadResponse, DownloadSettings, FileSystemStorage, HttpDownload, ObjectDownload,
+    ObjectFile, PathDownload, SharedSettings, Storage, StorageDownload, VirtualDownload,
 };
 use bytes::Bytes;
 use serde::Deserialize;
