@@ -94,11 +94,7 @@ fn wrap(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStream> 
             static __AXUM_DOWNLOAD_SETTINGS: ::std::sync::LazyLock<::axum_download::__private::DownloadSettings> =
                 ::std::sync::LazyLock::new(|| #settings);
             let response = ::axum_download::__private::IntoResponse::into_response(
-                ::axum_download::__private::scope(
-                    &#conditions,
-                    __axum_download_handler(#(#forwarded),*),
-                )
-                .await,
+                __axum_download_handler(#(#forwarded),*).await,
             );
             ::axum_download::__private::finish_with_settings(
                 response,

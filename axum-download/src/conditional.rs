@@ -221,6 +221,7 @@ impl Conditions {
 
 /// The engine's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Decision {
     /// 200: the whole representation.
     Full,

@@ -146,7 +146,7 @@ struct ReadmeExamples;
 pub mod __private {
     //! What the macros' expansions name; not a public API.
     pub use crate::conditional::Conditions;
-    pub use crate::layer::{scope, LayerSettings};
+    pub use crate::layer::LayerSettings;
     pub use crate::offload::{Backend, Expires, LimitRate, Rule};
     pub use crate::respond::finish_with_settings;
     pub use crate::settings::DownloadSettings;

@@ -63,6 +63,7 @@ impl fmt::Debug for UrlSigner {
 
 /// Why a signature was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SignatureError {
     /// No `X-Signature` parameter.
     Missing,

@@ -1462,6 +1462,7 @@ proptest! {
                 prop_assert!(path.starts_with("/proxy/media"));
                 check_sendfile(&path)?;
             }
+            Some(other) => prop_assert!(false, "unexpected hand-off {:?}", other),
             None => {}
         }
     }

@@ -49,8 +49,14 @@ impl Media {
     }
 }
 
-async fn path_handler(State(root): State<PathBuf>, UrlPath(name): UrlPath<String>) -> Download {
-    PathDownload::from_root(root, name).await
+async fn path_handler(
+    State(root): State<PathBuf>,
+    conditions: axum_download::Conditions,
+    UrlPath(name): UrlPath<String>,
+) -> Download {
+    PathDownload::from_root(root, name)
+        .for_request(&conditions)
+        .await
 }
 
 fn path_app(root: PathBuf) -> Router {

@@ -15,6 +15,7 @@ use super::{
 
 /// What the proxy is told to serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HandOff {
     /// nginx `X-Accel-Redirect` and its options.
     Nginx {

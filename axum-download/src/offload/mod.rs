@@ -31,6 +31,7 @@ pub const X_SENDFILE: HeaderName = HeaderName::from_static("x-sendfile");
 
 /// Who sends the bytes of a handed-off download.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Backend {
     /// nginx, with `X-Accel-Redirect`.
     #[serde(rename = "nginx")]

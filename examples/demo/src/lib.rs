@@ -332,16 +332,21 @@ type Download = Result<DownloadResponse, DownloadError>;
 
 async fn path_download(
     State(state): State<AppState>,
+    conditions: Conditions,
     DownloadName(name): DownloadName,
 ) -> Download {
-    PathDownload::from_root(state.media_root.as_path(), name).await
+    PathDownload::from_root(state.media_root.as_path(), name)
+        .for_request(&conditions)
+        .await
 }
 
 async fn inline_download(
     State(state): State<AppState>,
+    conditions: Conditions,
     DownloadName(name): DownloadName,
 ) -> Download {
     Ok(PathDownload::from_root(state.media_root.as_path(), name)
+        .for_request(&conditions)
         .await?
         .inline())
 }
@@ -389,27 +394,36 @@ async fn http_download(
 #[x_accel(destination_url = "/x-accel/")]
 async fn nginx_download(
     State(state): State<AppState>,
+    conditions: Conditions,
     DownloadName(name): DownloadName,
 ) -> Download {
-    PathDownload::from_root(state.media_root.as_path(), name).await
+    PathDownload::from_root(state.media_root.as_path(), name)
+        .for_request(&conditions)
+        .await
 }
 
 /// `X-Sendfile: {MEDIA_ROOT}/{name}` for Apache's mod_xsendfile.
 #[x_sendfile]
 async fn apache_download(
     State(state): State<AppState>,
+    conditions: Conditions,
     DownloadName(name): DownloadName,
 ) -> Download {
-    PathDownload::from_root(state.media_root.as_path(), name).await
+    PathDownload::from_root(state.media_root.as_path(), name)
+        .for_request(&conditions)
+        .await
 }
 
 /// `X-Sendfile: {MEDIA_ROOT}/{name}` for lighttpd.
 #[x_sendfile]
 async fn lighttpd_download(
     State(state): State<AppState>,
+    conditions: Conditions,
     DownloadName(name): DownloadName,
 ) -> Download {
-    PathDownload::from_root(state.media_root.as_path(), name).await
+    PathDownload::from_root(state.media_root.as_path(), name)
+        .for_request(&conditions)
+        .await
 }
 
 /// A plain storage download: the global settings hand it off, because the
