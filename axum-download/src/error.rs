@@ -46,8 +46,15 @@ impl DownloadError {
         Self::new(Kind::Internal, detail)
     }
 
-    /// Maps an I/O error: `NotFound` (and refused paths) to 404, the rest to 500.
+    /// Maps an I/O error: `NotFound` (and refused paths) to 404, the rest to
+    /// 500. An I/O error that wraps a `DownloadError`
+    /// (`io::Error::other(DownloadError::bad_gateway(..))`, what a remote
+    /// [`Storage`](crate::Storage) returns when its store fails) answers
+    /// with that error's status.
     pub fn from_io(err: &std::io::Error) -> Self {
+        if let Some(inner) = err.get_ref().and_then(|e| e.downcast_ref::<Self>()) {
+            return Self::new(inner.kind, &inner.detail);
+        }
         match err.kind() {
             std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
                 Self::not_found(err)

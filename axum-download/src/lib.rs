@@ -43,6 +43,7 @@
 //! | --- | --- | --- |
 //! | `http-download` | yes | [`HttpDownload`], over reqwest |
 //! | `test-util` | no | [`test_util`]: assertions on download responses, temporary media roots |
+//! | `object-store` | no | [`ObjectStoreStorage`]: files in S3 and other object stores, over the `object_store` crate |
 
 /// `impl IntoFuture` for a download builder with an
 /// `async fn resolve(self) -> Result<DownloadResponse, DownloadError>`, so
@@ -73,6 +74,8 @@ mod healthcheck;
 mod http_download;
 mod layer;
 mod object_download;
+#[cfg(feature = "object-store")]
+mod object_store_storage;
 mod offload;
 mod path_download;
 mod report;
@@ -97,6 +100,8 @@ pub use healthcheck::{Healthcheck, HealthcheckError};
 pub use http_download::{HttpDownload, DEFAULT_UPSTREAM_DEADLINE, DEFAULT_UPSTREAM_TIMEOUT};
 pub use layer::{DownloadLayer, DownloadService, ResponseFuture};
 pub use object_download::{DownloadObject, ObjectDownload, ObjectFile};
+#[cfg(feature = "object-store")]
+pub use object_store_storage::{ObjectStoreStorage, DEFAULT_PRESIGN_EXPIRY, DEFAULT_STORE_TIMEOUT};
 pub use offload::{
     hand_off, Backend, Expires, HandOff, LimitRate, Rule, RuleError, X_ACCEL_BUFFERING,
     X_ACCEL_CHARSET, X_ACCEL_EXPIRES, X_ACCEL_LIMIT_RATE, X_ACCEL_REDIRECT, X_SENDFILE,
