@@ -78,6 +78,7 @@ mod object_download;
 mod object_store_storage;
 mod offload;
 mod path_download;
+mod remote_hand_off;
 mod report;
 mod response;
 mod settings;
@@ -107,6 +108,7 @@ pub use offload::{
     X_ACCEL_CHARSET, X_ACCEL_EXPIRES, X_ACCEL_LIMIT_RATE, X_ACCEL_REDIRECT, X_SENDFILE,
 };
 pub use path_download::PathDownload;
+pub use remote_hand_off::{X_ACCEL_REMOTE_RANGE, X_ACCEL_REMOTE_URL};
 pub use response::{finish, finish_with_settings, DownloadResponse, DEFAULT_CACHE_CONTROL};
 pub use settings::{DownloadSettings, SettingsError};
 pub use signature::{

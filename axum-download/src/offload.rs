@@ -46,6 +46,12 @@ pub enum Backend {
     #[default]
     #[serde(rename = "development")]
     Development,
+    /// No proxy between the client and the bytes: the client is sent
+    /// (`302 Found`) to the file's [remote URL](FileMeta::remote_url), an
+    /// object store's presigned URL, and fetches the file from the store.
+    /// Files without a remote URL are streamed by the application.
+    #[serde(rename = "redirect")]
+    Redirect,
 }
 
 impl fmt::Display for Backend {
@@ -54,6 +60,7 @@ impl fmt::Display for Backend {
             Backend::Nginx => "nginx",
             Backend::XSendfile => "x-sendfile",
             Backend::Development => "development",
+            Backend::Redirect => "redirect",
         })
     }
 }
@@ -133,6 +140,12 @@ pub struct Rule {
     /// must ask for explicitly.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub catch_all: bool,
+    /// nginx: hands off only files with a [remote URL](FileMeta::remote_url)
+    /// (an object store's presigned URL), which nginx fetches itself:
+    /// `X-Accel-Redirect` to `destination_url` plus
+    /// [`X_ACCEL_REMOTE_URL`](crate::X_ACCEL_REMOTE_URL).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub remote: bool,
 }
 
 /// A rule that breaks a constraint; `key` names the offending field.
@@ -150,7 +163,7 @@ impl fmt::Display for RuleError {
     }
 }
 
-fn rule_error(key: &'static str, message: impl Into<String>) -> RuleError {
+pub(crate) fn rule_error(key: &'static str, message: impl Into<String>) -> RuleError {
     RuleError {
         key,
         message: message.into(),
@@ -175,6 +188,33 @@ impl Rule {
             backend: Some(Backend::XSendfile),
             ..Self::default()
         }
+    }
+
+    /// A rule redirecting clients to the file's remote URL
+    /// ([`Backend::Redirect`]).
+    #[must_use]
+    pub fn redirect() -> Self {
+        Self {
+            backend: Some(Backend::Redirect),
+            ..Self::default()
+        }
+    }
+
+    /// nginx: hands off only files with a [remote URL](FileMeta::remote_url),
+    /// for nginx to fetch from there (see [`Rule::remote`](Self::remote)'s
+    /// field and `deploy/nginx.conf`'s `/x-accel-remote/` location).
+    ///
+    /// ```
+    /// use axum_download::{Backend, DownloadSettings, Rule};
+    ///
+    /// let settings = DownloadSettings::new(Backend::Nginx)
+    ///     .rule(Rule::nginx("/x-accel-remote/").source_url("/s3/").remote(true));
+    /// settings.validate().unwrap();
+    /// ```
+    #[must_use]
+    pub fn remote(mut self, remote: bool) -> Self {
+        self.remote = remote;
+        self
     }
 
     /// Marks a rule without a source as meant to hand off every file that
@@ -276,7 +316,9 @@ impl Rule {
             ));
         }
         let backend = self.effective_backend(default);
+        crate::remote_hand_off::validate(self, backend)?;
         match backend {
+            Backend::Redirect => {}
             Backend::Nginx => {
                 if self.destination_url.is_none() {
                     return Err(rule_error(
@@ -329,6 +371,9 @@ impl Rule {
         if backend == Backend::Development {
             return None;
         }
+        if self.remote || backend == Backend::Redirect {
+            return crate::remote_hand_off::target(self, meta, backend);
+        }
         if backend == Backend::XSendfile
             && self.source_url.is_none()
             && self.source_dir.is_none()
@@ -362,12 +407,12 @@ impl Rule {
                 sendfile_value(&path)?;
                 Some(HandOff::XSendfile { path })
             }
-            Backend::Development => None,
+            Backend::Development | Backend::Redirect => None,
         }
     }
 
     /// The path segments of the file below this rule's source.
-    fn matched_segments(&self, meta: &FileMeta) -> Option<Vec<String>> {
+    pub(crate) fn matched_segments(&self, meta: &FileMeta) -> Option<Vec<String>> {
         let rest: Vec<String> = if let Some(prefix) = &self.source_url {
             let url = meta.url.as_deref()?;
             let url = url.split(['?', '#']).next().unwrap_or("");
@@ -445,6 +490,28 @@ pub enum HandOff {
         /// The path the proxy opens (never holding `%` or control characters).
         path: PathBuf,
     },
+    /// nginx `X-Accel-Redirect` to an internal location that fetches the
+    /// file from a remote URL itself ([`Rule::remote`](Rule::remote)).
+    Remote {
+        /// The internal URI, segments percent-encoded.
+        uri: String,
+        /// Where nginx fetches the file (`X-Accel-Remote-Url`).
+        url: String,
+        /// The one range nginx asks for (`X-Accel-Remote-Range`), as this
+        /// crate's engine decided it; `None` for the whole file.
+        range: Option<crate::ByteRange>,
+        /// `X-Accel-Buffering`.
+        buffering: Option<bool>,
+        /// `X-Accel-Expires`.
+        expires: Option<Expires>,
+        /// `X-Accel-Limit-Rate`.
+        limit_rate: Option<LimitRate>,
+    },
+    /// `302 Found` to the file's remote URL ([`Backend::Redirect`]).
+    Redirect {
+        /// The URL the client is sent to.
+        url: String,
+    },
 }
 
 /// The `X-Sendfile` value of `path`: the path itself, byte for byte
@@ -499,36 +566,19 @@ pub fn hand_off(response: Response, target: &HandOff) -> Response {
             buffering,
             expires,
             limit_rate,
+        } => accel_headers(headers, uri, *buffering, *expires, *limit_rate),
+        HandOff::Remote {
+            uri,
+            buffering,
+            expires,
+            limit_rate,
+            ..
         } => {
-            insert(headers, X_ACCEL_REDIRECT, uri);
-            if let Some(buffering) = buffering {
-                insert(
-                    headers,
-                    X_ACCEL_BUFFERING,
-                    if *buffering { "yes" } else { "no" },
-                );
-            }
-            if let Some(charset) = headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(charset_of)
-            {
-                insert(headers, X_ACCEL_CHARSET, &charset);
-            }
-            match expires {
-                Some(Expires::Off) => insert(headers, X_ACCEL_EXPIRES, "off"),
-                Some(Expires::After(after)) => {
-                    insert(headers, X_ACCEL_EXPIRES, &after.as_secs().to_string());
-                }
-                None => {}
-            }
-            match limit_rate {
-                Some(LimitRate::Off) => insert(headers, X_ACCEL_LIMIT_RATE, "off"),
-                Some(LimitRate::BytesPerSecond(rate)) => {
-                    insert(headers, X_ACCEL_LIMIT_RATE, &rate.to_string());
-                }
-                None => {}
-            }
+            accel_headers(headers, uri, *buffering, *expires, *limit_rate);
+            crate::remote_hand_off::remote_headers(headers, target);
+        }
+        HandOff::Redirect { .. } => {
+            crate::remote_hand_off::redirect(&mut parts, target);
         }
         HandOff::XSendfile { path } => match sendfile_value(path) {
             Some(value) => {
@@ -544,7 +594,46 @@ pub fn hand_off(response: Response, target: &HandOff) -> Response {
     Response::from_parts(parts, Body::empty())
 }
 
-fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+/// `X-Accel-Redirect` to `uri` and its options.
+fn accel_headers(
+    headers: &mut HeaderMap,
+    uri: &str,
+    buffering: Option<bool>,
+    expires: Option<Expires>,
+    limit_rate: Option<LimitRate>,
+) {
+    insert(headers, X_ACCEL_REDIRECT, uri);
+    if let Some(buffering) = buffering {
+        insert(
+            headers,
+            X_ACCEL_BUFFERING,
+            if buffering { "yes" } else { "no" },
+        );
+    }
+    if let Some(charset) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(charset_of)
+    {
+        insert(headers, X_ACCEL_CHARSET, &charset);
+    }
+    match expires {
+        Some(Expires::Off) => insert(headers, X_ACCEL_EXPIRES, "off"),
+        Some(Expires::After(after)) => {
+            insert(headers, X_ACCEL_EXPIRES, &after.as_secs().to_string());
+        }
+        None => {}
+    }
+    match limit_rate {
+        Some(LimitRate::Off) => insert(headers, X_ACCEL_LIMIT_RATE, "off"),
+        Some(LimitRate::BytesPerSecond(rate)) => {
+            insert(headers, X_ACCEL_LIMIT_RATE, &rate.to_string());
+        }
+        None => {}
+    }
+}
+
+pub(crate) fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     match HeaderValue::from_str(value) {
         Ok(value) => {
             headers.insert(name, value);
@@ -671,7 +760,7 @@ mod tests {
     fn nginx_uri(rule: &Rule, meta: &FileMeta) -> Option<String> {
         match rule.target(meta, Backend::Nginx)? {
             HandOff::Nginx { uri, .. } => Some(uri),
-            HandOff::XSendfile { .. } => None,
+            _ => None,
         }
     }
 

@@ -14,7 +14,8 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use axum_download::{
-    DownloadError, DownloadLayer, DownloadName, ObjectStoreStorage, Storage, StorageDownload,
+    Backend, DownloadError, DownloadLayer, DownloadName, DownloadSettings, ObjectStoreStorage,
+    Rule, Storage, StorageDownload, X_ACCEL_REDIRECT, X_ACCEL_REMOTE_RANGE,
 };
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -23,6 +24,7 @@ use http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
 use object_store::memory::InMemory;
 use object_store::path::Path;
+use object_store::signer::{Method, Signer, Url};
 use object_store::{
     Attribute, Attributes, CopyOptions, GetOptions, GetRange, GetResult, GetResultPayload,
     ListResult, MultipartUpload, ObjectMeta, ObjectStore, ObjectStoreExt, PutMultipartOptions,
@@ -505,4 +507,142 @@ fn store_errors_keep_their_status_through_io() {
         DownloadError::from_io(&err).status(),
         StatusCode::GATEWAY_TIMEOUT
     );
+}
+
+/// Signs by appending the key and the expiry to a fixed store address.
+#[derive(Debug)]
+struct FakeSigner;
+
+#[async_trait]
+impl Signer for FakeSigner {
+    async fn signed_url(
+        &self,
+        method: Method,
+        path: &Path,
+        expires_in: Duration,
+    ) -> object_store::Result<Url> {
+        assert_eq!(method, Method::GET);
+        let url = format!(
+            "http://127.0.0.1:9/bucket/{path}?X-Amz-Expires={}",
+            expires_in.as_secs()
+        );
+        Ok(Url::parse(&url).unwrap())
+    }
+}
+
+const SIGNED: &str = "http://127.0.0.1:9/bucket/data.bin?X-Amz-Expires=60";
+
+fn handing_app(store: Arc<Recording>, rule: Rule) -> Router {
+    let storage: Arc<dyn Storage> = Arc::new(
+        ObjectStoreStorage::new(store)
+            .base_url("/s3/")
+            .presign(Arc::new(FakeSigner), Duration::from_secs(60)),
+    );
+    Router::new()
+        .route(
+            "/s3/{*key}",
+            get(
+                |axum::extract::State(storage): axum::extract::State<Arc<dyn Storage>>,
+                 DownloadName(key): DownloadName| async move {
+                    StorageDownload::new(storage, key).await
+                },
+            ),
+        )
+        .layer(DownloadLayer::with_settings(
+            DownloadSettings::new(Backend::Nginx).rule(rule),
+        ))
+        .with_state(storage)
+}
+
+fn remote_rule() -> Rule {
+    Rule::nginx("/x-accel-remote/")
+        .source_url("/s3/")
+        .remote(true)
+}
+
+#[tokio::test]
+async fn presigned_url_is_in_the_metadata() {
+    let store = store().await;
+    let storage =
+        ObjectStoreStorage::new(store).presign(Arc::new(FakeSigner), Duration::from_secs(60));
+    let meta = storage.metadata("data.bin").await.unwrap();
+    assert_eq!(meta.remote_url.as_deref(), Some(SIGNED));
+}
+
+#[tokio::test]
+async fn remote_rule_hands_the_download_to_nginx_with_the_url() {
+    let store = store().await;
+    let app = handing_app(store.clone(), remote_rule());
+    let response = send(&app, "GET", "/s3/data.bin", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        text(&response, "x-accel-redirect"),
+        "/x-accel-remote/data.bin"
+    );
+    assert_eq!(text(&response, "x-accel-remote-url"), SIGNED);
+    assert!(response.headers().get(X_ACCEL_REMOTE_RANGE).is_none());
+    assert!(response.headers().contains_key(header::ETAG));
+    assert!(body(response).await.unwrap().is_empty());
+    // The application read no byte: one HEAD.
+    assert_eq!(store.take_calls(), vec![(true, None)]);
+}
+
+#[tokio::test]
+async fn remote_hand_off_passes_the_single_range_the_engine_chose() {
+    let store = store().await;
+    let app = handing_app(store, remote_rule());
+    let response = send(&app, "GET", "/s3/data.bin", &[("range", "bytes=-3")]).await;
+    assert_eq!(text(&response, "x-accel-remote-range"), "bytes=7-9");
+    // If-Range with another tag: the whole file, no range for the store.
+    let response = send(
+        &app,
+        "GET",
+        "/s3/data.bin",
+        &[("range", "bytes=0-1"), ("if-range", "\"old\"")],
+    )
+    .await;
+    assert_eq!(
+        text(&response, "x-accel-redirect"),
+        "/x-accel-remote/data.bin"
+    );
+    assert!(response.headers().get(X_ACCEL_REMOTE_RANGE).is_none());
+}
+
+#[tokio::test]
+async fn remote_hand_off_leaves_head_conditions_and_multipart_to_the_application() {
+    let store = store().await;
+    let app = handing_app(store.clone(), remote_rule());
+    let head = send(&app, "HEAD", "/s3/data.bin", &[]).await;
+    assert_eq!(head.status(), StatusCode::OK);
+    assert!(head.headers().get(X_ACCEL_REDIRECT).is_none());
+    assert_eq!(text(&head, "content-length"), "10");
+    let etag = text(&head, "etag").to_owned();
+    let not_modified = send(&app, "GET", "/s3/data.bin", &[("if-none-match", &etag)]).await;
+    assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
+    assert!(not_modified.headers().get(X_ACCEL_REDIRECT).is_none());
+    let multipart = send(&app, "GET", "/s3/data.bin", &[("range", "bytes=0-0,9-9")]).await;
+    assert_eq!(multipart.status(), StatusCode::PARTIAL_CONTENT);
+    assert!(multipart.headers().get(X_ACCEL_REDIRECT).is_none());
+    let unsatisfiable = send(&app, "GET", "/s3/data.bin", &[("range", "bytes=50-")]).await;
+    assert_eq!(unsatisfiable.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+}
+
+#[tokio::test]
+async fn redirect_rule_sends_the_client_to_the_store() {
+    let store = store().await;
+    let app = handing_app(store, Rule::redirect().source_url("/s3/"));
+    let response = send(&app, "GET", "/s3/data.bin", &[]).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(text(&response, "location"), SIGNED);
+    assert_eq!(text(&response, "cache-control"), "private, no-store");
+    assert!(body(response).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn without_a_signer_a_remote_rule_does_not_match() {
+    let store = store().await;
+    let storage: Arc<dyn Storage> = Arc::new(ObjectStoreStorage::new(store).base_url("/s3/"));
+    let settings = DownloadSettings::new(Backend::Nginx).rule(remote_rule());
+    let meta = storage.metadata("data.bin").await.unwrap();
+    assert_eq!(settings.target(&meta), None);
 }

@@ -1459,6 +1459,7 @@ proptest! {
                 prop_assert!(path.starts_with("/proxy/media"));
                 check_sendfile(&path)?;
             }
+            Some(other) => prop_assert!(false, "no remote rule, yet {:?}", other),
             None => {}
         }
     }
