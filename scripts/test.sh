@@ -4,7 +4,8 @@
 #
 # The end-to-end tests (tests/) put real nginx, Apache (mod_xsendfile) and
 # lighttpd in front of the demo; they fail, never skip, when one is missing.
-# On Debian/Ubuntu this script installs them first when any is missing.
+# On Debian/Ubuntu this script installs them first when any is missing, and
+# moto (an S3-compatible server, from PyPI) for the object-store tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,24 @@ if ! have nginx || ! have apache2 || ! have lighttpd \
     $sudo apt-get update
     $sudo env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y nginx apache2 libapache2-mod-xsendfile lighttpd
+fi
+
+# The object-store tests (tests/tests/object_store.rs) run moto's
+# S3-compatible server from PyPI, in a virtual environment under target/:
+# wheels only, nothing compiled, in memory, on loopback.
+S3_VENV=target/s3-venv
+MOTO="moto[server]==5.2.5"
+if ! "$S3_VENV/bin/python" -c 'import moto, sys; sys.exit(moto.__version__ != "5.2.5")' \
+    >/dev/null 2>&1 || [ ! -x "$S3_VENV/bin/moto_server" ]; then
+    echo "test.sh: installing $MOTO in $S3_VENV" >&2
+    if ! python3 -m venv "$S3_VENV" >/dev/null 2>&1; then
+        sudo=""
+        if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
+        $sudo apt-get update
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y python3 python3-venv
+        python3 -m venv "$S3_VENV"
+    fi
+    "$S3_VENV/bin/pip" install --quiet "$MOTO"
 fi
 
 cargo test --workspace --all-features "$@"

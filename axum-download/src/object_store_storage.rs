@@ -38,8 +38,10 @@ pub const DEFAULT_PRESIGN_EXPIRY: Duration = Duration::from_secs(300);
 /// dropped (`a//./b` is `a/b`).
 ///
 /// - [`metadata`](Storage::metadata) is one `HEAD` request: length,
-///   `ETag`, `Last-Modified`, and `Content-Type`, `Content-Encoding` and
-///   `Cache-Control` when the object has them.
+///   `ETag`, `Last-Modified`, and `Content-Type` and `Content-Encoding`
+///   when the object has them. The object's own `Cache-Control` (usually
+///   meant for a CDN serving it publicly) is not used: the application's
+///   policy applies.
 /// - [`open`](Storage::open) is one `GET`, of the whole object or of one
 ///   plain byte range; the crate's own engine decides conditions,
 ///   `If-Range` and multipart ranges (each part is its own ranged `GET`).
@@ -253,7 +255,6 @@ fn object_meta(meta: &object_store::ObjectMeta, attributes: &object_store::Attri
         content_type,
         charset,
         encoding: text(Attribute::ContentEncoding),
-        cache_control: text(Attribute::CacheControl),
         ..FileMeta::default()
     }
 }

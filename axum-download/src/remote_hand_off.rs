@@ -128,6 +128,9 @@ pub(crate) fn remote_headers(headers: &mut HeaderMap, target: &HandOff) {
     let HandOff::Remote { url, range, .. } = target else {
         return;
     };
+    // The Content-Type already names its charset, and nginx cannot
+    // override the charset of a proxied answer.
+    headers.remove(crate::X_ACCEL_CHARSET);
     insert(headers, X_ACCEL_REMOTE_URL, url);
     if let Some(range) = range {
         let text = format!("bytes={}-{}", range.start, range.end.saturating_sub(1));
@@ -353,6 +356,7 @@ mod tests {
         assert_eq!(h[X_ACCEL_REMOTE_RANGE], "bytes=0-4");
         assert_eq!(h[header::CONTENT_TYPE], "text/plain; charset=utf-8");
         assert!(h.get(header::CONTENT_LENGTH).is_none());
+        assert!(h.get(crate::X_ACCEL_CHARSET).is_none());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! Run with:
 //!
 //! ```text
-//! cargo run --release -p demo -- [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] [--settings FILE]
+//! cargo run --release -p demo -- [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] [--settings FILE] [--s3 http://HOST:PORT/BUCKET]
 //! ```
 
 use std::net::SocketAddr;
@@ -25,6 +25,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 mod rfc3339;
+mod s3;
 
 /// What the demo serves, from its command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +38,9 @@ pub struct Config {
     pub upstream: Option<String>,
     /// A TOML or JSON settings file; `None` means [`default_settings`].
     pub settings: Option<PathBuf>,
+    /// `http://HOST:PORT/BUCKET` of the S3-compatible store behind `/s3/`
+    /// and `/s3-nginx/`; `None`: those routes answer 404.
+    pub s3: Option<String>,
 }
 
 /// The settings used without `--settings`: `/optimized/` downloads (URLs
@@ -51,8 +55,8 @@ pub fn default_media_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("media")
 }
 
-const USAGE: &str =
-    "usage: demo [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] [--settings FILE]";
+const USAGE: &str = "usage: demo [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] \
+                     [--settings FILE] [--s3 http://HOST:PORT/BUCKET]";
 
 impl Config {
     /// Parses the command line (without the program name).
@@ -65,6 +69,7 @@ impl Config {
             media_root: default_media_root(),
             upstream: None,
             settings: None,
+            s3: None,
         };
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -98,6 +103,11 @@ impl Config {
                         ));
                     }
                     config.upstream = Some(url.trim_end_matches('/').to_owned());
+                }
+                "--s3" => {
+                    let url = value()?;
+                    s3::parse(&url)?;
+                    config.s3 = Some(url);
                 }
                 _ => return Err(format!("unknown flag {flag:?}; {USAGE}")),
             }
@@ -168,6 +178,7 @@ struct AppState {
     signed: Arc<dyn Storage>,
     documents: Documents,
     upstream: Arc<str>,
+    s3: Option<Arc<s3::S3>>,
 }
 
 /// Checks the media root and loads `documents.json` when present: the
@@ -217,6 +228,10 @@ impl Prepared {
             signer.clone(),
             Duration::from_secs(DEFAULT_SIGNATURE_TTL),
         ));
+        let s3 = match &config.s3 {
+            Some(url) => Some(Arc::new(s3::connect(&s3::parse(url)?)?)),
+            None => None,
+        };
         let upstream = config
             .upstream
             .clone()
@@ -236,6 +251,7 @@ impl Prepared {
                 signed,
                 documents,
                 upstream: upstream.into(),
+                s3,
             },
         })
     }
@@ -261,6 +277,8 @@ impl Prepared {
                 get(signed_download).layer(SignatureLayer::new(self.state.signer.clone())),
             )
             .route("/sign/{*name}", get(sign))
+            .route("/s3/{*key}", get(s3::relay))
+            .route("/s3-nginx/{*key}", get(s3::nginx))
             .layer(layer)
             .with_state(self.state)
     }
