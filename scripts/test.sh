@@ -22,21 +22,7 @@ if ! have nginx || ! have apache2 || ! have lighttpd \
 fi
 
 # The object-store tests (tests/tests/object_store.rs) run moto's
-# S3-compatible server from PyPI, in a virtual environment under target/:
-# wheels only, nothing compiled, in memory, on loopback.
-S3_VENV=target/s3-venv
-MOTO="moto[server]==5.2.5"
-if ! "$S3_VENV/bin/python" -c 'import moto, sys; sys.exit(moto.__version__ != "5.2.5")' \
-    >/dev/null 2>&1 || [ ! -x "$S3_VENV/bin/moto_server" ]; then
-    echo "test.sh: installing $MOTO in $S3_VENV" >&2
-    if ! python3 -m venv "$S3_VENV" >/dev/null 2>&1; then
-        sudo=""
-        if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
-        $sudo apt-get update
-        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y python3 python3-venv
-        python3 -m venv "$S3_VENV"
-    fi
-    "$S3_VENV/bin/pip" install --quiet "$MOTO"
-fi
+# S3-compatible server, installed from PyPI under target/.
+./scripts/install-moto.sh >/dev/null
 
 cargo test --workspace --all-features "$@"

@@ -90,6 +90,18 @@ impl fmt::Display for DownloadError {
 
 impl std::error::Error for DownloadError {}
 
+/// An error with its chain of causes, for the log.
+pub(crate) fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 impl IntoResponse for DownloadError {
     fn into_response(self) -> Response {
         let status = self.status();

@@ -16,7 +16,7 @@ use object_store::signer::Signer;
 use object_store::{Attribute, GetOptions, GetRange, ObjectStore};
 
 use crate::conditional::{ByteRange, ETag};
-use crate::error::DownloadError;
+use crate::error::{with_causes, DownloadError};
 use crate::file::{ByteStream, FileMeta};
 use crate::storage::{encode_path, Storage};
 
@@ -305,18 +305,6 @@ fn store_error(key: &str, err: &object_store::Error) -> io::Error {
             with_causes(err)
         ))),
     }
-}
-
-/// An error with its chain of causes, for the log.
-fn with_causes(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn empty() -> ByteStream {

@@ -201,8 +201,8 @@ impl Rule {
     }
 
     /// nginx: hands off only files with a [remote URL](FileMeta::remote_url),
-    /// for nginx to fetch from there (see [`Rule::remote`](Self::remote)'s
-    /// field and `deploy/nginx.conf`'s `/x-accel-remote/` location).
+    /// for nginx to fetch from there (`deploy/nginx.conf`'s
+    /// `/x-accel-remote/` location).
     ///
     /// ```
     /// use axum_download::{Backend, DownloadSettings, Rule};

@@ -195,17 +195,7 @@ mod tests {
             .source_url("/s3/")
             .remote(true);
         let target = rule.target(&remote_meta(Some(SIGNED)), Backend::Nginx);
-        assert_eq!(
-            target,
-            Some(HandOff::Remote {
-                uri: "/x-accel-remote/docs/a%20b.txt".to_owned(),
-                url: SIGNED.to_owned(),
-                range: None,
-                buffering: None,
-                expires: None,
-                limit_rate: None,
-            })
-        );
+        assert_eq!(target, Some(remote("/x-accel-remote/docs/a%20b.txt")));
     }
 
     #[test]
@@ -301,9 +291,9 @@ mod tests {
         );
     }
 
-    fn remote() -> HandOff {
+    fn remote(uri: &str) -> HandOff {
         HandOff::Remote {
-            uri: "/x-accel-remote/a.txt".to_owned(),
+            uri: uri.to_owned(),
             url: SIGNED.to_owned(),
             range: None,
             buffering: None,
@@ -316,24 +306,28 @@ mod tests {
     fn remote_hand_off_carries_the_engine_range_only() {
         let range = ByteRange { start: 2, end: 5 };
         let Some(HandOff::Remote { range: got, .. }) =
-            remote().for_decision(&Decision::Partial(range), false)
+            remote("/x-accel-remote/a.txt").for_decision(&Decision::Partial(range), false)
         else {
             panic!("a single range is handed off");
         };
         assert_eq!(got, Some(range));
         let Some(HandOff::Remote { range: got, .. }) =
-            remote().for_decision(&Decision::Full, false)
+            remote("/x-accel-remote/a.txt").for_decision(&Decision::Full, false)
         else {
             panic!("a full answer is handed off");
         };
         assert_eq!(got, None);
-        assert_eq!(remote().for_decision(&Decision::Full, true), None);
         assert_eq!(
-            remote().for_decision(&Decision::MultiPart(vec![range, range]), false),
+            remote("/x-accel-remote/a.txt").for_decision(&Decision::Full, true),
             None
         );
         assert_eq!(
-            remote().for_decision(&Decision::RangeNotSatisfiable, false),
+            remote("/x-accel-remote/a.txt")
+                .for_decision(&Decision::MultiPart(vec![range, range]), false),
+            None
+        );
+        assert_eq!(
+            remote("/x-accel-remote/a.txt").for_decision(&Decision::RangeNotSatisfiable, false),
             None
         );
     }
@@ -345,7 +339,7 @@ mod tests {
             .header(header::CONTENT_LENGTH, "13")
             .body(Body::from("Hello world!\n"))
             .unwrap();
-        let target = remote()
+        let target = remote("/x-accel-remote/a.txt")
             .for_decision(&Decision::Partial(ByteRange { start: 0, end: 5 }), false)
             .unwrap();
         let out = crate::offload::hand_off(response, &target);

@@ -18,7 +18,9 @@ use crate::response::DownloadResponse;
 /// Implement [`metadata`](Storage::metadata) and [`open`](Storage::open) to
 /// add a storage; everything else (headers, conditions, ranges, hand-off)
 /// works from what they return. Errors of kind
-/// [`NotFound`](io::ErrorKind::NotFound) answer 404, others 500.
+/// [`NotFound`](io::ErrorKind::NotFound) answer 404, others 500; an error
+/// wrapping a [`DownloadError`] answers its status (a remote storage's 502
+/// or 504, see [`DownloadError::from_io`]).
 pub trait Storage: Send + Sync + 'static {
     /// What the storage knows about `name`: at least its size when it can.
     fn metadata<'a>(&'a self, name: &'a str) -> BoxFuture<'a, io::Result<FileMeta>>;
