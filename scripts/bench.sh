@@ -18,7 +18,10 @@
 #   BENCH_CONNECTIONS  wrk connections for the small-file scenarios [32]
 #   BENCH_LARGE_MIB    size of the large file in MiB [512]
 #   BENCH_SCENARIOS    which scenarios, space-separated
-#                      [small medium large1 large8 relay cond collect]
+#                      [small medium large1 large8 relay cond collect s3large s3small]
+#                      (s3large, s3small: an object store, moto, installed
+#                      from PyPI by scripts/install-moto.sh; moto is slow and
+#                      bounds every figure of those two)
 #   BENCH_COLLECT_FILES  files of the generated tree collected by our
 #                      collectstatic, Django's and WhiteNoise's [10000] (2000)
 #   BENCH_COLLECT_ROUNDS rounds of the collect scenario [1]
@@ -60,7 +63,16 @@ fi
 COLLECT_ROUNDS=${BENCH_COLLECT_ROUNDS:-1}
 CONNS=${BENCH_CONNECTIONS:-32}
 LARGE_MIB=${BENCH_LARGE_MIB:-512}
-SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond collect}
+SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond collect s3large s3small}
+# What the chosen scenarios need: the object store, the Rust peers, oha.
+WANT_S3=0 WANT_PEERS=0 WANT_OHA=0
+for name in $SCENARIOS; do
+    case $name in
+        s3large | s3small) WANT_S3=1 ;;
+        small | medium | large1 | large8) WANT_PEERS=1 ;;
+        cond) WANT_OHA=1 ;;
+    esac
+done
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 KEEP=${BENCH_KEEP:-0}
 
@@ -91,11 +103,13 @@ if [ ${#missing[@]} -gt 0 ]; then
         $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
     fi
 fi
-if ! command -v oha >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/oha" ]; then
+if [ "$WANT_OHA" = 1 ] && ! command -v oha >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/oha" ]; then
     log "installing oha (cargo install oha --locked)"
     cargo install oha --locked
 fi
 OHA=$(command -v oha || echo "$HOME/.cargo/bin/oha")
+MOTO=""
+if [ "$WANT_S3" = 1 ]; then MOTO=$("$ROOT/scripts/install-moto.sh"); fi
 NGINX=$(command -v nginx || true)
 [ -n "$NGINX" ] || NGINX=/usr/sbin/nginx
 [ -x "$NGINX" ] || die "nginx not found"
@@ -106,13 +120,17 @@ ROOT_TARGET=$(cargo metadata --format-version 1 --no-deps \
 BENCH_TARGET=${BENCH_TARGET_DIR:-$ROOT_TARGET/bench}
 log "building the demo and collectstatic (release, $ROOT_TARGET)"
 cargo build --release -p demo -p axum-download-cli
-log "building the peers (release, $BENCH_TARGET)"
-CARGO_TARGET_DIR=$BENCH_TARGET cargo build --release \
-    --manifest-path bench/Cargo.toml -p peer-servedir -p peer-actix
 DEMO_BIN=$ROOT_TARGET/release/demo
 SERVEDIR_BIN=$BENCH_TARGET/release/peer-servedir
 ACTIX_BIN=$BENCH_TARGET/release/peer-actix
-for bin in "$DEMO_BIN" "$SERVEDIR_BIN" "$ACTIX_BIN"; do
+PEERS=()
+if [ "$WANT_PEERS" = 1 ]; then
+    log "building the peers (release, $BENCH_TARGET)"
+    CARGO_TARGET_DIR=$BENCH_TARGET cargo build --release \
+        --manifest-path bench/Cargo.toml -p peer-servedir -p peer-actix
+    PEERS=(servedir actix)
+fi
+for bin in "$DEMO_BIN" "${PEERS[@]/#/$BENCH_TARGET/release/peer-}"; do
     [ -x "$bin" ] || die "$bin was not built"
 done
 
@@ -180,9 +198,9 @@ done
 
 # ---------------------------------------------------------------- servers
 # Distinct free loopback ports, one per process.
-read -r P_DEMO P_SERVEDIR P_ACTIX P_NGINX P_NGINX_NN P_PROXY P_PROXY_KA < <(python3 -c '
+read -r P_DEMO P_SERVEDIR P_ACTIX P_NGINX P_NGINX_NN P_PROXY P_PROXY_KA P_S3 < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(7)]
+socks = [socket.socket() for _ in range(8)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))
@@ -301,9 +319,15 @@ start_nginx() {
 }
 # The Rust servers are restarted before each scenario, so each starts
 # with a fresh heap; nginx runs throughout.
+# The object store (moto) and the demo's view of it.
+S3_BUCKET=bench
+S3_ARGS=()
+export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
+if [ "$WANT_S3" = 1 ]; then S3_ARGS=(--s3 "http://127.0.0.1:$P_S3/$S3_BUCKET"); fi
 start_rust_servers() {
     start demo "$P_DEMO" "$DEMO_BIN" --addr "127.0.0.1:$P_DEMO" --media-root "$MEDIA" \
-        --upstream "http://127.0.0.1:$P_NGINX"
+        --upstream "http://127.0.0.1:$P_NGINX" "${S3_ARGS[@]}"
+    [ "$WANT_PEERS" = 1 ] || return 0
     start servedir "$P_SERVEDIR" "$SERVEDIR_BIN" --addr "127.0.0.1:$P_SERVEDIR" --root "$MEDIA"
     start actix "$P_ACTIX" "$ACTIX_BIN" --addr "127.0.0.1:$P_ACTIX" --root "$MEDIA"
 }
@@ -316,6 +340,31 @@ start_nginx nginx "$P_NGINX" "$RUN/nginx-direct"
 start_nginx nginxnn "$P_NGINX_NN" "$RUN/nginx-direct-nn"
 start_nginx proxy "$P_PROXY" "$RUN/nginx-proxy"
 if [ "$KEEPALIVE" = 1 ]; then start_nginx proxyka "$P_PROXY_KA" "$RUN/nginx-proxy-ka"; fi
+# The object store: moto, holding the small and the large file, each also
+# reachable directly through a presigned URL (the "store direct" row).
+declare -A PRESIGNED
+if [ "$WANT_S3" = 1 ]; then
+    log "starting moto ($P_S3) and uploading $SMALL and $LARGE"
+    start s3 "$P_S3" "$MOTO" -H 127.0.0.1 -p "$P_S3"
+    curl -sS --fail -X PUT "http://127.0.0.1:$P_S3/$S3_BUCKET" -o /dev/null \
+        || die "moto: could not create the bucket"
+    cat >"$RUN/presign.py" <<'EOF'
+import sys, boto3
+from botocore.config import Config
+endpoint, bucket, key = sys.argv[1:]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id="bench", aws_secret_access_key="bench",
+                  config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+print(s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
+                                ExpiresIn=86400))
+EOF
+    for name in "$SMALL" "$LARGE"; do
+        curl -sS --fail -X PUT -H 'Content-Type: application/octet-stream' -T "$MEDIA/$name" \
+            "http://127.0.0.1:$P_S3/$S3_BUCKET/$name" -o /dev/null || die "moto: could not upload $name"
+        PRESIGNED[$name]=$("$(dirname "$MOTO")/python" "$RUN/presign.py" \
+            "http://127.0.0.1:$P_S3" "$S3_BUCKET" "$name") || die "could not presign $name"
+    done
+fi
 log "starting demo ($P_DEMO), servedir ($P_SERVEDIR), actix ($P_ACTIX)"
 start_rust_servers
 
@@ -328,10 +377,22 @@ start_rust_servers
 #   demo-relay                 the demo's /http/ (HttpDownload from nginx)
 #   demo-head, nginx-head      HEAD
 #   demo-304, nginx-304        GET with If-None-Match: the server's ETag
+#   s3-direct                  moto serving the object (presigned GET)
+#   demo-s3                    the demo's /s3/ (ObjectStoreStorage relay)
+#   nginx-demo-s3              nginx in front of the demo, /s3-nginx/: nginx
+#                              fetches the object from moto itself
 # The processes whose memory a row reports.
 pids_of() {
     case $1 in
-        demo | demo-head | demo-304 | demo-relay) echo "${PID_OF[demo]}" ;;
+        demo | demo-head | demo-304 | demo-relay | demo-s3) echo "${PID_OF[demo]}" ;;
+        s3-direct)
+            echo "${PID_OF[s3]}"
+            pgrep -P "${PID_OF[s3]}" || true
+            ;;
+        nginx-demo-s3)
+            echo "${PID_OF[demo]}"
+            pgrep -P "${PID_OF[proxy]}" || true
+            ;;
         servedir | actix) echo "${PID_OF[$1]}" ;;
         nginx | nginx-head | nginx-304) pgrep -P "${PID_OF[nginx]}" || true ;;
         nginx-nn) pgrep -P "${PID_OF[nginxnn]}" || true ;;
@@ -357,7 +418,16 @@ base_of() {
         nginx-nn) echo "http://127.0.0.1:$P_NGINX_NN" ;;
         nginx-demo) echo "http://127.0.0.1:$P_PROXY/nginx" ;;
         nginx-demo-ka) echo "http://127.0.0.1:$P_PROXY_KA/nginx" ;;
+        demo-s3) echo "http://127.0.0.1:$P_DEMO/s3" ;;
+        nginx-demo-s3) echo "http://127.0.0.1:$P_PROXY/s3-nginx" ;;
         *) die "no URL for $1" ;;
+    esac
+}
+# The URL of FILE on a row: its base and the name, or a presigned URL.
+url_of() {
+    case $1 in
+        s3-direct) echo "${PRESIGNED[$2]}" ;;
+        *) echo "$(base_of "$1")/$2" ;;
     esac
 }
 
@@ -372,7 +442,7 @@ check_bytes() {
 log "checking the bytes each server returns (sha256)"
 KA_ROW=()
 if [ "$KEEPALIVE" = 1 ]; then KA_ROW=(nginx-demo-ka); fi
-for server in demo servedir actix nginx nginx-nn nginx-demo "${KA_ROW[@]}"; do
+for server in demo "${PEERS[@]}" nginx nginx-nn nginx-demo "${KA_ROW[@]}"; do
     base=$(base_of "$server")
     for name in "$SMALL" "$MEDIUM" "$LARGE"; do
         check_bytes "$server" "$name" "$base/$name"
@@ -383,6 +453,17 @@ for name in "$SMALL" "$LARGE"; do
     check_bytes demo-relay "$name" "$(base_of demo-relay)/$name"
 done
 check_bytes demo-relay "$UNICODE" "$(base_of demo-relay)/$UNICODE_URL"
+if [ "$WANT_S3" = 1 ]; then
+    for server in s3-direct demo-s3 nginx-demo-s3; do
+        for name in "$SMALL" "$LARGE"; do
+            check_bytes "$server" "$name" "$(url_of "$server" "$name")"
+        done
+    done
+    # The demo hands /s3-nginx/ off with a presigned URL for nginx.
+    handoff=$(curl -sS -D - -o /dev/null "http://127.0.0.1:$P_DEMO/s3-nginx/$SMALL")
+    grep -qi '^x-accel-remote-url: http://127.0.0.1' <<<"$handoff" \
+        || die "the demo's /s3-nginx/ route did not hand off with X-Accel-Remote-Url"
+fi
 # The hand-off itself: the demo's own answer is empty, nginx fills it in.
 handoff=$(curl -sS -D - -o "$RUN/check.body" "http://127.0.0.1:$P_DEMO/nginx/$SMALL")
 grep -qi '^x-accel-redirect: /x-accel/small.bin' <<<"$handoff" \
@@ -463,7 +544,7 @@ rss_field() {
 measure() {
     local scenario=$1 row=$2 round=$3 conns=$4 file=$5 secs=$6
     local url pids out hwm=1 peak=0 now line requests bytes duration p99 errors
-    url="$(base_of "$row")/$file"
+    url=$(url_of "$row" "$file")
     mapfile -t pids < <(pids_of "$row")
     out="$RUN/logs/load-$scenario-$row-$round.txt"
     rss_reset "${pids[@]}" || hwm=0
@@ -547,6 +628,9 @@ for name in $SCENARIOS; do
             scenario cond "$CONNS" "$SMALL" demo demo-head demo-304 nginx nginx-head nginx-304
             ;;
         *) die "unknown scenario '$name' (small medium large1 large8 relay cond collect)" ;;
+        s3large) scenario s3large 1 "$LARGE" s3-direct demo-s3 nginx-demo-s3 ;;
+        s3small) scenario s3small "$CONNS" "$SMALL" s3-direct demo-s3 nginx-demo-s3 ;;
+        *) die "unknown scenario '$name' (small medium large1 large8 relay cond s3large s3small)" ;;
     esac
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)

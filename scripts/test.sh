@@ -4,7 +4,8 @@
 #
 # The end-to-end tests (tests/) put real nginx, Apache (mod_xsendfile) and
 # lighttpd in front of the demo; they fail, never skip, when one is missing.
-# On Debian/Ubuntu this script installs them first when any is missing.
+# On Debian/Ubuntu this script installs them first when any is missing, and
+# moto (an S3-compatible server, from PyPI) for the object-store tests.
 #
 # The static-files interop test (tests/tests/django_manifest.rs) runs real
 # Django: this script creates target/django-venv with Django (and WhiteNoise,
@@ -29,5 +30,8 @@ fi
 . scripts/django-venv.sh
 export AXUM_DOWNLOAD_DJANGO_PYTHON
 AXUM_DOWNLOAD_DJANGO_PYTHON=$(django_venv)
+# The object-store tests (tests/tests/object_store.rs) run moto's
+# S3-compatible server, installed from PyPI under target/.
+./scripts/install-moto.sh >/dev/null
 
 cargo test --workspace --all-features "$@"

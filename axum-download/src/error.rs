@@ -89,8 +89,15 @@ impl DownloadError {
         Self::new(Kind::Internal, detail)
     }
 
-    /// Maps an I/O error: `NotFound` (and refused paths) to 404, the rest to 500.
+    /// Maps an I/O error: `NotFound` (and refused paths) to 404, the rest to
+    /// 500. An I/O error that wraps a `DownloadError`
+    /// (`io::Error::other(DownloadError::bad_gateway(..))`, what a remote
+    /// [`Storage`](crate::Storage) returns when its store fails) answers
+    /// with that error's status.
     pub fn from_io(err: &std::io::Error) -> Self {
+        if let Some(inner) = err.get_ref().and_then(|e| e.downcast_ref::<Self>()) {
+            return Self::new(inner.kind, &inner.detail);
+        }
         match err.kind() {
             std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
                 Self::not_found(err)
@@ -126,6 +133,18 @@ impl fmt::Display for DownloadError {
 }
 
 impl std::error::Error for DownloadError {}
+
+/// An error with its chain of causes, for the log.
+pub(crate) fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
 
 impl IntoResponse for DownloadError {
     fn into_response(self) -> Response {

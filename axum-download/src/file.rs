@@ -51,6 +51,11 @@ pub struct FileMeta {
     /// The caching policy the source states (an upstream's
     /// `Cache-Control`): a download never answers with a weaker one.
     pub cache_control: Option<String>,
+    /// A URL the reverse proxy can fetch the bytes from itself (an object
+    /// store's presigned URL): what a [`remote`](crate::offload::Rule::remote) rule
+    /// hands to nginx, or redirects the client to. Never sent to the
+    /// client otherwise.
+    pub remote_url: Option<String>,
 }
 
 impl FileMeta {

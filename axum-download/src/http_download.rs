@@ -12,7 +12,7 @@ use percent_encoding::percent_decode_str;
 
 use crate::conditional::{range_within_limits, Conditions, ETag};
 use crate::content_disposition;
-use crate::error::DownloadError;
+use crate::error::{with_causes, DownloadError};
 use crate::file::{ByteStream, DownloadFile, FileMeta, OnceSource};
 use crate::response::DownloadResponse;
 use crate::url_path::encode_path;
@@ -399,18 +399,6 @@ fn within_scope(url: &reqwest::Url, scope: &reqwest::Url) -> bool {
         && url.password().is_none()
         && url.path().starts_with(scope.path())
         && !url.path().split('/').any(|s| s == ".." || s == ".")
-}
-
-/// An error with its chain of causes, for the log.
-fn with_causes(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 resolve_on_await!(HttpDownload);

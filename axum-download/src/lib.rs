@@ -47,6 +47,7 @@
 //! | `test-util` | no | [`test_util`]: assertions on download responses, temporary media roots |
 //! | `static-files` | no | [`static_files`]: read a Django-format `staticfiles.json`, hashed URLs and integrity with [`static_files::StaticUrls`] |
 //! | `collect` | no | `static_files::Collect` (implies `static-files`): hashed copies, rewritten CSS/JS references, precompressed sidecars, the manifest |
+//! | `object-store` | no | [`ObjectStoreStorage`]: files in S3 and other object stores, over the `object_store` crate |
 
 /// `impl IntoFuture` for a download builder with an
 /// `async fn resolve(self) -> Result<DownloadResponse, DownloadError>`, so
@@ -77,6 +78,8 @@ pub mod healthcheck;
 pub mod http_download;
 pub mod layer;
 mod object_download;
+#[cfg(feature = "object-store")]
+mod object_store_storage;
 pub mod offload;
 mod path_download;
 mod report;
@@ -129,6 +132,8 @@ pub use extract::DownloadName;
 pub use http_download::HttpDownload;
 pub use layer::DownloadLayer;
 pub use object_download::{DownloadObject, ObjectDownload, ObjectFile};
+#[cfg(feature = "object-store")]
+pub use object_store_storage::ObjectStoreStorage;
 pub use path_download::PathDownload;
 pub use response::{DownloadResponse, DEFAULT_CACHE_CONTROL};
 #[cfg(feature = "serve")]

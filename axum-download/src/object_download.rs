@@ -192,6 +192,7 @@ fn overlay(known: FileMeta, stored: FileMeta) -> FileMeta {
         local_path: stored.local_path,
         relative_path: stored.relative_path,
         cache_control: known.cache_control.or(stored.cache_control),
+        remote_url: stored.remote_url,
     }
 }
 

@@ -83,7 +83,10 @@ pub fn finish_with_settings(
         Decision::NotModified | Decision::PreconditionFailed
     ) && source.ranges()
     {
-        if let Some(target) = settings.target(meta) {
+        if let Some(target) = settings
+            .target(meta)
+            .and_then(|target| target.for_decision(&decision, head))
+        {
             pending.report.disarm();
             report::emit("hand_off", 200, name, 0, true);
             return hand_off(response, &target);

@@ -10,6 +10,10 @@ use crate::conditional::ByteRange;
 use crate::error::DownloadError;
 use crate::file::{ByteStream, DownloadFile, FileMeta, FileSource};
 use crate::fs::{self, Confinement};
+#[cfg(feature = "object-store")]
+pub use crate::object_store_storage::{
+    ObjectStoreStorage, DEFAULT_PRESIGN_EXPIRY, DEFAULT_STORE_TIMEOUT,
+};
 use crate::response::DownloadResponse;
 pub use crate::url_path::encode_path;
 
@@ -18,7 +22,9 @@ pub use crate::url_path::encode_path;
 /// Implement [`metadata`](Storage::metadata) and [`open`](Storage::open) to
 /// add a storage; everything else (headers, conditions, ranges, hand-off)
 /// works from what they return. Errors of kind
-/// [`NotFound`](io::ErrorKind::NotFound) answer 404, others 500.
+/// [`NotFound`](io::ErrorKind::NotFound) answer 404, others 500; an error
+/// wrapping a [`DownloadError`] answers its status (a remote storage's 502
+/// or 504, see [`DownloadError::from_io`]).
 pub trait Storage: Send + Sync + 'static {
     /// What the storage knows about `name`: at least its size when it can.
     fn metadata<'a>(&'a self, name: &'a str) -> BoxFuture<'a, io::Result<FileMeta>>;

@@ -30,9 +30,29 @@ impl Demo {
     /// When it does not start.
     #[must_use]
     pub fn start(media_root: &Path) -> Demo {
+        Demo::start_with(media_root, &[], &[])
+    }
+
+    /// [`Demo::start`] with more arguments and environment variables (set
+    /// for this whole test process: the demo runs in it).
+    ///
+    /// # Panics
+    ///
+    /// When it does not start.
+    #[must_use]
+    pub fn start_with(media_root: &Path, args: &[&str], envs: &[(&str, &str)]) -> Demo {
+        for (name, value) in envs {
+            std::env::set_var(name, value);
+        }
         let root = media_root.to_string_lossy().into_owned();
-        let args = ["--addr", "127.0.0.1:0", "--media-root", &root].map(str::to_owned);
-        let config = demo::Config::from_args(args).expect("the demo's command line");
+        let mut all = vec![
+            "--addr".to_owned(),
+            "127.0.0.1:0".to_owned(),
+            "--media-root".to_owned(),
+            root,
+        ];
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        let config = demo::Config::from_args(all).expect("the demo's command line");
         let listener = std::net::TcpListener::bind(config.addr).expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("the demo's address");
         listener

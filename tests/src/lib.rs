@@ -18,6 +18,7 @@ pub mod checks;
 pub mod demo;
 pub mod media;
 pub mod proxy;
+pub mod s3;
 pub mod spy;
 
 use std::sync::Arc;

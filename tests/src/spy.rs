@@ -1,5 +1,6 @@
 //! A TCP relay between the proxy and the demo that records what the demo
-//! sends back. It is how the tests prove the proxy, not the application,
+//! sends back (and what it is sent). Also put in front of the object store,
+//! to see what reaches it. It is how the tests prove the proxy, not the application,
 //! sent a file's bytes: the application's answer, as the proxy received it,
 //! is headers and an empty body.
 
@@ -22,6 +23,7 @@ struct Seen {
 pub struct Spy {
     addr: SocketAddr,
     seen: Arc<Mutex<Seen>>,
+    requests: Arc<Mutex<Seen>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -45,10 +47,12 @@ impl Spy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
         let addr = listener.local_addr().expect("relay address");
         let seen = Arc::new(Mutex::new(Seen::default()));
+        let requests = Arc::new(Mutex::new(Seen::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let spy = Spy {
             addr,
             seen: seen.clone(),
+            requests: requests.clone(),
             stop: stop.clone(),
         };
         std::thread::spawn(move || {
@@ -57,8 +61,8 @@ impl Spy {
                     break;
                 }
                 let Ok(client) = client else { continue };
-                let seen = seen.clone();
-                std::thread::spawn(move || relay(client, target, &seen));
+                let (seen, requests) = (seen.clone(), requests.clone());
+                std::thread::spawn(move || relay(client, target, &seen, &requests));
             }
         });
         spy
@@ -73,12 +77,14 @@ impl Spy {
     /// What the demo sent since the last call, and forgets it.
     #[must_use]
     pub fn take(&self) -> Upstream {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let seen = std::mem::take(&mut *seen);
-        Upstream {
-            bytes: seen.bytes,
-            total: seen.total,
-        }
+        take(&self.seen)
+    }
+
+    /// What was sent to the demo (the requests) since the last call, and
+    /// forgets it.
+    #[must_use]
+    pub fn take_requests(&self) -> Upstream {
+        take(&self.requests)
     }
 }
 
@@ -90,7 +96,16 @@ impl Drop for Spy {
     }
 }
 
-fn relay(client: TcpStream, target: SocketAddr, seen: &Mutex<Seen>) {
+fn take(seen: &Mutex<Seen>) -> Upstream {
+    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+    let seen = std::mem::take(&mut *seen);
+    Upstream {
+        bytes: seen.bytes,
+        total: seen.total,
+    }
+}
+
+fn relay(client: TcpStream, target: SocketAddr, seen: &Mutex<Seen>, requests: &Arc<Mutex<Seen>>) {
     let Ok(upstream) = TcpStream::connect(target) else {
         return;
     };
@@ -98,16 +113,24 @@ fn relay(client: TcpStream, target: SocketAddr, seen: &Mutex<Seen>) {
     else {
         return;
     };
-    // Requests: client to demo, as they are.
+    // Requests: client to demo, recorded.
+    let requests = requests.clone();
     let forward = std::thread::spawn(move || {
-        let _ = std::io::copy(&mut client_read, &mut upstream_write);
+        copy_recorded(&mut client_read, &mut upstream_write, &requests);
         let _ = upstream_write.shutdown(Shutdown::Write);
     });
     // Answers: demo to client, recorded.
     let (mut upstream_read, mut client_write) = (upstream, client);
+    copy_recorded(&mut upstream_read, &mut client_write, seen);
+    let _ = client_write.shutdown(Shutdown::Write);
+    let _ = forward.join();
+}
+
+/// Copies `from` to `to` until either ends, keeping the first bytes in `seen`.
+fn copy_recorded(from: &mut TcpStream, to: &mut TcpStream, seen: &Mutex<Seen>) {
     let mut buffer = vec![0; 64 * 1024];
     loop {
-        let n = match upstream_read.read(&mut buffer) {
+        let n = match from.read(&mut buffer) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
@@ -117,10 +140,8 @@ fn relay(client: TcpStream, target: SocketAddr, seen: &Mutex<Seen>) {
             seen.bytes.extend_from_slice(&buffer[..room]);
             seen.total += n as u64;
         }
-        if client_write.write_all(&buffer[..n]).is_err() {
+        if to.write_all(&buffer[..n]).is_err() {
             break;
         }
     }
-    let _ = client_write.shutdown(Shutdown::Write);
-    let _ = forward.join();
 }

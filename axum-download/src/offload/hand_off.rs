@@ -33,6 +33,28 @@ pub enum HandOff {
         /// The path the proxy opens (never holding `%` or control characters).
         path: PathBuf,
     },
+    /// nginx `X-Accel-Redirect` to an internal location that fetches the
+    /// file from a remote URL itself ([`Rule::remote`](super::Rule::remote)).
+    Remote {
+        /// The internal URI, segments percent-encoded.
+        uri: String,
+        /// Where nginx fetches the file (`X-Accel-Remote-Url`).
+        url: String,
+        /// The one range nginx asks for (`X-Accel-Remote-Range`), as this
+        /// crate's engine decided it; `None` for the whole file.
+        range: Option<crate::conditional::ByteRange>,
+        /// `X-Accel-Buffering`.
+        buffering: Option<bool>,
+        /// `X-Accel-Expires`.
+        expires: Option<Expires>,
+        /// `X-Accel-Limit-Rate`.
+        limit_rate: Option<LimitRate>,
+    },
+    /// `302 Found` to the file's remote URL ([`Backend::Redirect`](super::Backend::Redirect)).
+    Redirect {
+        /// The URL the client is sent to.
+        url: String,
+    },
 }
 
 /// The `X-Sendfile` value of `path`: the path itself, byte for byte
@@ -87,36 +109,19 @@ pub fn hand_off(response: Response, target: &HandOff) -> Response {
             buffering,
             expires,
             limit_rate,
+        } => accel_headers(headers, uri, *buffering, *expires, *limit_rate),
+        HandOff::Remote {
+            uri,
+            buffering,
+            expires,
+            limit_rate,
+            ..
         } => {
-            insert(headers, X_ACCEL_REDIRECT, uri);
-            if let Some(buffering) = buffering {
-                insert(
-                    headers,
-                    X_ACCEL_BUFFERING,
-                    if *buffering { "yes" } else { "no" },
-                );
-            }
-            if let Some(charset) = headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(charset_of)
-            {
-                insert(headers, X_ACCEL_CHARSET, &charset);
-            }
-            match expires {
-                Some(Expires::Off) => insert(headers, X_ACCEL_EXPIRES, "off"),
-                Some(Expires::After(after)) => {
-                    insert(headers, X_ACCEL_EXPIRES, &after.as_secs().to_string());
-                }
-                None => {}
-            }
-            match limit_rate {
-                Some(LimitRate::Off) => insert(headers, X_ACCEL_LIMIT_RATE, "off"),
-                Some(LimitRate::BytesPerSecond(rate)) => {
-                    insert(headers, X_ACCEL_LIMIT_RATE, &rate.to_string());
-                }
-                None => {}
-            }
+            accel_headers(headers, uri, *buffering, *expires, *limit_rate);
+            super::remote::remote_headers(headers, target);
+        }
+        HandOff::Redirect { .. } => {
+            super::remote::redirect(&mut parts, target);
         }
         HandOff::XSendfile { path } => match sendfile_value(path) {
             Some(value) => {
@@ -132,7 +137,46 @@ pub fn hand_off(response: Response, target: &HandOff) -> Response {
     Response::from_parts(parts, Body::empty())
 }
 
-fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+/// `X-Accel-Redirect` to `uri` and its options.
+fn accel_headers(
+    headers: &mut HeaderMap,
+    uri: &str,
+    buffering: Option<bool>,
+    expires: Option<Expires>,
+    limit_rate: Option<LimitRate>,
+) {
+    insert(headers, X_ACCEL_REDIRECT, uri);
+    if let Some(buffering) = buffering {
+        insert(
+            headers,
+            X_ACCEL_BUFFERING,
+            if buffering { "yes" } else { "no" },
+        );
+    }
+    if let Some(charset) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(charset_of)
+    {
+        insert(headers, X_ACCEL_CHARSET, &charset);
+    }
+    match expires {
+        Some(Expires::Off) => insert(headers, X_ACCEL_EXPIRES, "off"),
+        Some(Expires::After(after)) => {
+            insert(headers, X_ACCEL_EXPIRES, &after.as_secs().to_string());
+        }
+        None => {}
+    }
+    match limit_rate {
+        Some(LimitRate::Off) => insert(headers, X_ACCEL_LIMIT_RATE, "off"),
+        Some(LimitRate::BytesPerSecond(rate)) => {
+            insert(headers, X_ACCEL_LIMIT_RATE, &rate.to_string());
+        }
+        None => {}
+    }
+}
+
+pub(crate) fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     match HeaderValue::from_str(value) {
         Ok(value) => {
             headers.insert(name, value);

@@ -11,9 +11,13 @@ use http::header::HeaderName;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod hand_off;
+mod remote;
 mod rule;
 
+pub(crate) use hand_off::insert;
 pub use hand_off::{hand_off, HandOff};
+pub use remote::{X_ACCEL_REMOTE_RANGE, X_ACCEL_REMOTE_URL};
+pub(crate) use rule::rule_error;
 pub use rule::{Rule, RuleError};
 
 /// `X-Accel-Redirect`: nginx serves the internal URI it names.
@@ -44,6 +48,12 @@ pub enum Backend {
     #[default]
     #[serde(rename = "development")]
     Development,
+    /// No proxy between the client and the bytes: the client is sent
+    /// (`302 Found`) to the file's [remote URL](crate::file::FileMeta::remote_url), an
+    /// object store's presigned URL, and fetches the file from the store.
+    /// Files without a remote URL are streamed by the application.
+    #[serde(rename = "redirect")]
+    Redirect,
 }
 
 impl fmt::Display for Backend {
@@ -52,6 +62,7 @@ impl fmt::Display for Backend {
             Backend::Nginx => "nginx",
             Backend::XSendfile => "x-sendfile",
             Backend::Development => "development",
+            Backend::Redirect => "redirect",
         })
     }
 }
@@ -185,7 +196,7 @@ mod tests {
     fn nginx_uri(rule: &Rule, meta: &FileMeta) -> Option<String> {
         match rule.target(meta, Backend::Nginx)? {
             HandOff::Nginx { uri, .. } => Some(uri),
-            HandOff::XSendfile { .. } => None,
+            _ => None,
         }
     }
 

@@ -74,6 +74,12 @@ pub struct Rule {
     /// must ask for explicitly.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub catch_all: bool,
+    /// nginx: hands off only files with a [remote URL](FileMeta::remote_url)
+    /// (an object store's presigned URL), which nginx fetches itself:
+    /// `X-Accel-Redirect` to `destination_url` plus
+    /// [`X_ACCEL_REMOTE_URL`](super::X_ACCEL_REMOTE_URL).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub remote: bool,
 }
 
 /// A rule that breaks a constraint; `key` names the offending field.
@@ -91,7 +97,7 @@ impl fmt::Display for RuleError {
     }
 }
 
-fn rule_error(key: &'static str, message: impl Into<String>) -> RuleError {
+pub(crate) fn rule_error(key: &'static str, message: impl Into<String>) -> RuleError {
     RuleError {
         key,
         message: message.into(),
@@ -116,6 +122,34 @@ impl Rule {
             backend: Some(Backend::XSendfile),
             ..Self::default()
         }
+    }
+
+    /// A rule redirecting clients to the file's remote URL
+    /// ([`Backend::Redirect`]).
+    #[must_use]
+    pub fn redirect() -> Self {
+        Self {
+            backend: Some(Backend::Redirect),
+            ..Self::default()
+        }
+    }
+
+    /// nginx: hands off only files with a [remote URL](FileMeta::remote_url),
+    /// for nginx to fetch from there (`deploy/nginx.conf`'s
+    /// `/x-accel-remote/` location).
+    ///
+    /// ```
+    /// use axum_download::offload::{Backend, Rule};
+    /// use axum_download::DownloadSettings;
+    ///
+    /// let settings = DownloadSettings::new(Backend::Nginx)
+    ///     .rule(Rule::nginx("/x-accel-remote/").source_url("/s3/").remote(true));
+    /// settings.validate().unwrap();
+    /// ```
+    #[must_use]
+    pub fn remote(mut self, remote: bool) -> Self {
+        self.remote = remote;
+        self
     }
 
     /// Marks a rule without a source as meant to hand off every file that
@@ -217,7 +251,9 @@ impl Rule {
             ));
         }
         let backend = self.effective_backend(default);
+        super::remote::validate(self, backend)?;
         match backend {
+            Backend::Redirect => {}
             Backend::Nginx => {
                 if self.destination_url.is_none() {
                     return Err(rule_error(
@@ -270,6 +306,9 @@ impl Rule {
         if backend == Backend::Development {
             return None;
         }
+        if self.remote || backend == Backend::Redirect {
+            return super::remote::target(self, meta, backend);
+        }
         if backend == Backend::XSendfile
             && self.source_url.is_none()
             && self.source_dir.is_none()
@@ -303,12 +342,12 @@ impl Rule {
                 sendfile_value(&path)?;
                 Some(HandOff::XSendfile { path })
             }
-            Backend::Development => None,
+            Backend::Development | Backend::Redirect => None,
         }
     }
 
     /// The path segments of the file below this rule's source.
-    fn matched_segments(&self, meta: &FileMeta) -> Option<Vec<String>> {
+    pub(crate) fn matched_segments(&self, meta: &FileMeta) -> Option<Vec<String>> {
         let rest: Vec<String> = if let Some(prefix) = &self.source_url {
             let url = meta.url.as_deref()?;
             let url = url.split(['?', '#']).next().unwrap_or("");

@@ -7,6 +7,7 @@
 //! cargo run --release -p demo -- [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] [--settings FILE]
 //!                                 [--static-root DIR] [--manifest FILE]
 //! cargo run --release -p demo -- collectstatic --source DIR --static-root OUT [--manifest FILE] [--lenient]
+//! cargo run --release -p demo -- [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] [--settings FILE] [--s3 http://HOST:PORT/BUCKET]
 //! ```
 
 use std::net::SocketAddr;
@@ -29,6 +30,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 mod rfc3339;
+mod s3;
 pub mod static_files;
 
 /// What the demo serves, from its command line.
@@ -47,6 +49,9 @@ pub struct Config {
     pub static_root: Option<PathBuf>,
     /// The manifest, when not `STATIC_ROOT/staticfiles.json`.
     pub manifest: Option<PathBuf>,
+    /// `http://HOST:PORT/BUCKET` of the S3-compatible store behind `/s3/`
+    /// and `/s3-nginx/`; `None`: those routes answer 404.
+    pub s3: Option<String>,
 }
 
 /// The settings used without `--settings`: `/optimized/` downloads (URLs
@@ -62,7 +67,8 @@ pub fn default_media_root() -> PathBuf {
 }
 
 const USAGE: &str = "usage: demo [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] \
-     [--settings FILE] [--static-root DIR] [--manifest FILE] | demo collectstatic --help";
+     [--settings FILE] [--static-root DIR] [--manifest FILE] [--s3 http://HOST:PORT/BUCKET] \
+     | demo collectstatic --help";
 
 impl Config {
     /// Parses the command line (without the program name).
@@ -77,6 +83,7 @@ impl Config {
             settings: None,
             static_root: None,
             manifest: None,
+            s3: None,
         };
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -112,6 +119,11 @@ impl Config {
                         ));
                     }
                     config.upstream = Some(url.trim_end_matches('/').to_owned());
+                }
+                "--s3" => {
+                    let url = value()?;
+                    s3::parse(&url)?;
+                    config.s3 = Some(url);
                 }
                 _ => return Err(format!("unknown flag {flag:?}; {USAGE}")),
             }
@@ -182,6 +194,7 @@ struct AppState {
     signed: Arc<dyn Storage>,
     documents: Documents,
     upstream: Arc<str>,
+    s3: Option<Arc<s3::S3>>,
 }
 
 /// Checks the media root and loads `documents.json` when present: the
@@ -232,6 +245,10 @@ impl Prepared {
             signer.clone(),
             Duration::from_secs(DEFAULT_SIGNATURE_TTL),
         ));
+        let s3 = match &config.s3 {
+            Some(url) => Some(Arc::new(s3::connect(&s3::parse(url)?)?)),
+            None => None,
+        };
         let upstream = config
             .upstream
             .clone()
@@ -253,6 +270,7 @@ impl Prepared {
                 signed,
                 documents,
                 upstream: upstream.into(),
+                s3,
             },
         })
     }
@@ -284,6 +302,8 @@ impl Prepared {
                 get(signed_download).layer(SignatureLayer::new(self.state.signer.clone())),
             )
             .route("/sign/{*name}", get(sign))
+            .route("/s3/{*key}", get(s3::relay))
+            .route("/s3-nginx/{*key}", get(s3::nginx))
             .layer(layer)
             .with_state(self.state)
             .merge(self.statics.router())
