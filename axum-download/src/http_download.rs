@@ -5,15 +5,16 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
 use http::header::{self, HeaderName};
 use http::{HeaderMap, Method, StatusCode};
 use percent_encoding::percent_decode_str;
 
-use crate::conditional::{range_within_limits, Conditions, ETag};
+use crate::conditional::{range_within_limits, ByteRange, Conditions, ETag};
 use crate::content_disposition;
 use crate::error::{with_causes, DownloadError};
-use crate::file::{ByteStream, DownloadFile, FileMeta, OnceSource};
+use crate::file::{ByteStream, DownloadFile, FileMeta, FileSource, OnceSource};
 use crate::response::DownloadResponse;
 use crate::url_path::encode_path;
 
@@ -84,6 +85,10 @@ pub struct HttpDownload {
     timeout: Duration,
     deadline: Duration,
     redirects: usize,
+    /// `HEAD` first, bytes fetched lazily in ranges.
+    metadata_first: bool,
+    /// The checked name below the base ([`HttpDownload::from_base`]).
+    relative: Option<String>,
 }
 
 fn shared_client() -> reqwest::Client {
@@ -147,7 +152,10 @@ impl HttpDownload {
             scope.set_path(&path);
         }
         let url = join_confined(&scope, untrusted);
-        Self::with_url(url, Some(scope))
+        let relative = check_remote_name(untrusted).ok().map(|s| s.join("/"));
+        let mut download = Self::with_url(url, Some(scope));
+        download.relative = relative;
+        download
     }
 
     fn with_url(url: Result<reqwest::Url, DownloadError>, scope: Option<reqwest::Url>) -> Self {
@@ -160,7 +168,43 @@ impl HttpDownload {
             timeout: DEFAULT_UPSTREAM_TIMEOUT,
             deadline: DEFAULT_UPSTREAM_DEADLINE,
             redirects: 0,
+            metadata_first: false,
+            relative: None,
         }
+    }
+
+    /// Asks the upstream for the metadata only (`HEAD`) and fetches the
+    /// bytes, or one range of them, when the body is sent. This crate's
+    /// engine then answers conditions and ranges (single and multipart)
+    /// like for a local file, and a `remote` hand-off rule can let nginx
+    /// fetch the file itself (`X-Accel-Redirect` with the upstream URL in
+    /// [`X_ACCEL_REMOTE_URL`](crate::offload::X_ACCEL_REMOTE_URL)). Ranged
+    /// reads carry `If-Match` with the upstream's strong ETag, so a file
+    /// that changed in between fails the transfer instead of mixing
+    /// versions. [`forward`](Self::forward) still forwards the method.
+    ///
+    /// ```
+    /// use axum_download::offload::{Backend, Rule};
+    /// use axum_download::rfc9110::finish_with_settings;
+    /// use axum_download::{Conditions, DownloadName, DownloadSettings, HttpDownload};
+    /// use axum::response::{IntoResponse, Response};
+    ///
+    /// async fn through_nginx(conditions: Conditions, DownloadName(name): DownloadName) -> Response {
+    ///     let settings = DownloadSettings::new(Backend::Nginx)
+    ///         .rule(Rule::nginx("/x-accel-remote/").remote(true).catch_all(true));
+    ///     match HttpDownload::from_base("http://127.0.0.1:9000/files/", name)
+    ///         .metadata_first()
+    ///         .forward(&conditions)
+    ///         .await
+    ///     {
+    ///         Ok(download) => finish_with_settings(download.into_response(), &conditions, &settings),
+    ///         Err(err) => err.into_response(),
+    ///     }
+    /// }
+    /// ```
+    pub fn metadata_first(mut self) -> Self {
+        self.metadata_first = true;
+        self
     }
 
     /// Uses `client` (its TLS and proxy settings) instead of the built-in
@@ -221,10 +265,16 @@ impl HttpDownload {
         let client = self.client.unwrap_or_else(shared_client);
         let scope = self.scope.unwrap_or_else(|| origin_of(&url));
         let mut redirects = 0;
+        let (method, forwarded) = if self.metadata_first {
+            // The engine decides conditions and ranges from the metadata.
+            (Method::HEAD, HeaderMap::new())
+        } else {
+            (self.method.clone(), self.forwarded.clone())
+        };
         let response = loop {
             let request = client
-                .request(self.method.clone(), url.clone())
-                .headers(self.forwarded.clone());
+                .request(method.clone(), url.clone())
+                .headers(forwarded.clone());
             let wait = self.timeout.min(self.deadline);
             let response = match tokio::time::timeout(wait, request.send()).await {
                 Err(_) => {
@@ -295,6 +345,30 @@ impl HttpDownload {
             .and_then(content_disposition::filename_of)
             .or_else(|| name_from_url(&url));
         meta.url = Some(url.to_string());
+        if self.metadata_first {
+            if status != StatusCode::OK {
+                return Err(DownloadError::bad_gateway(format_args!(
+                    "{url} answered {status} to HEAD"
+                )));
+            }
+            meta.remote_url = Some(url.to_string());
+            meta.relative_path = self.relative;
+            let ranges = meta.size.is_some()
+                && headers
+                    .get(header::ACCEPT_RANGES)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.split(',').any(|u| u.trim().eq_ignore_ascii_case("bytes")));
+            let source = RemoteSource {
+                client,
+                url,
+                if_match: meta.etag.clone().filter(|tag| !tag.is_weak()),
+                size: meta.size,
+                ranges,
+                timeout: self.timeout,
+                deadline: self.deadline.saturating_sub(started.elapsed()),
+            };
+            return Ok(DownloadResponse::new(DownloadFile::new(meta, source)));
+        }
         let mut relayed: Vec<(HeaderName, http::HeaderValue)> = Vec::new();
         if let Some(value) = headers.get(header::ACCEPT_RANGES) {
             relayed.push((header::ACCEPT_RANGES, value.clone()));
@@ -320,6 +394,62 @@ impl HttpDownload {
             download = download.header(name, value);
         }
         Ok(download)
+    }
+}
+
+/// The bytes of a remote file whose metadata came from a `HEAD`: each open
+/// is a `GET` of the whole file or of one range.
+struct RemoteSource {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    /// The strong tag the metadata stated: a ranged read of another
+    /// version fails (412) instead of splicing two.
+    if_match: Option<ETag>,
+    size: Option<u64>,
+    ranges: bool,
+    timeout: Duration,
+    deadline: Duration,
+}
+
+impl FileSource for RemoteSource {
+    fn open(&self, range: Option<ByteRange>) -> BoxFuture<'static, io::Result<ByteStream>> {
+        let mut request = self.client.get(self.url.clone());
+        let whole = range.is_none_or(|r| r.start == 0 && Some(r.end) == self.size);
+        if let (Some(range), false) = (range, whole) {
+            let value = format!("bytes={}-{}", range.start, range.end.saturating_sub(1));
+            request = request.header(header::RANGE, value);
+        }
+        if let Some(tag) = &self.if_match {
+            request = request.header(header::IF_MATCH, tag.to_header_value());
+        }
+        let (url, timeout, deadline) = (self.url.clone(), self.timeout, self.deadline);
+        Box::pin(async move {
+            let response = tokio::time::timeout(timeout, request.send())
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "upstream did not answer"))?
+                .map_err(|err| io::Error::other(with_causes(&err)))?;
+            let expected = if whole {
+                StatusCode::OK
+            } else {
+                StatusCode::PARTIAL_CONTENT
+            };
+            if response.status() != expected {
+                return Err(io::Error::other(format!(
+                    "{url} answered {} to a read that expected {expected}",
+                    response.status()
+                )));
+            }
+            Ok(bounded_body(
+                response.bytes_stream(),
+                timeout,
+                deadline,
+                url.to_string(),
+            ))
+        })
+    }
+
+    fn ranges(&self) -> bool {
+        self.ranges
     }
 }
 

@@ -741,3 +741,79 @@ async fn ranges_beyond_the_local_limits_are_not_forwarded() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(seen.last().2.get("range").unwrap(), "bytes=0-3");
 }
+
+// ---------------------------------------------------------------------------
+// `metadata_first`: HEAD for the metadata, ranged reads for the bytes.
+// ---------------------------------------------------------------------------
+
+/// An upstream that is this crate itself: `PathDownload` behind the layer.
+async fn file_upstream(root: std::path::PathBuf) -> String {
+    let app = Router::new()
+        .route(
+            "/files/{*name}",
+            get(move |DownloadName(name): DownloadName| {
+                let root = root.clone();
+                async move { PathDownload::from_root(root, name).await }
+            }),
+        )
+        .layer(DownloadLayer::new());
+    format!("{}/files/", serve(app).await)
+}
+
+#[tokio::test]
+async fn metadata_first_answers_multipart_ranges_from_ranged_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("digits.txt"), "0123456789").unwrap();
+    let base = file_upstream(dir.path().to_path_buf()).await;
+    let download = HttpDownload::from_base(&base, "digits.txt")
+        .metadata_first()
+        .await
+        .unwrap();
+    assert_eq!(download.meta().size, Some(10));
+    assert!(download
+        .meta()
+        .remote_url
+        .as_deref()
+        .unwrap()
+        .ends_with("/files/digits.txt"));
+    let mut headers = HeaderMap::new();
+    headers.insert(header::RANGE, "bytes=0-1,5-6".parse().unwrap());
+    let response = download.respond_to(&Conditions::new(&Method::GET, &headers));
+    assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    let body = text(response).await;
+    assert!(
+        body.contains("Content-Range: bytes 0-1/10\r\n\r\n01\r\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Content-Range: bytes 5-6/10\r\n\r\n56\r\n"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn metadata_first_never_splices_two_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("digits.txt");
+    std::fs::write(&path, "0123456789").unwrap();
+    let old = SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let base = file_upstream(dir.path().to_path_buf()).await;
+    let download = HttpDownload::from_base(&base, "digits.txt")
+        .metadata_first()
+        .await
+        .unwrap();
+    // The file changes between the HEAD and the read: the If-Match of the
+    // read fails upstream and the transfer fails, never mixing versions.
+    std::fs::write(&path, "abcdefghij").unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert(header::RANGE, "bytes=2-4".parse().unwrap());
+    let response = download.respond_to(&Conditions::new(&Method::GET, &headers));
+    assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    assert!(response.into_body().collect().await.is_err());
+}

@@ -86,3 +86,55 @@ async fn client_validators_agree_through_nginx() {
     checks::assert_validators_agree_through_proxy(&stack, NGINX).await;
     checks::assert_validators_agree_through_proxy(&stack, OPTIMIZED).await;
 }
+
+/// `HttpDownload::metadata_first` with a `remote` rule: the demo answers
+/// `/http-nginx/` with `X-Accel-Redirect: /x-accel-remote/...` and the
+/// upstream URL (the demo's own `/path/`), and nginx fetches and streams the
+/// file itself; a range is decided by the application and fetched by nginx.
+#[tokio::test(flavor = "multi_thread")]
+async fn remote_files_of_http_download_are_fetched_by_nginx() {
+    let stack = Stack::start(ProxyKind::Nginx);
+    let hello = e2e::media::sample("hello-world.txt");
+    let path = format!("/http-nginx/{}", hello.url_path());
+
+    let direct = checks::get(&stack.client, &stack.demo.url(&path), None).await;
+    assert_eq!(direct.status, StatusCode::OK);
+    assert!(direct.body.is_empty(), "the demo sent the body itself");
+    assert_eq!(
+        direct.header("x-accel-redirect"),
+        Some(format!("/x-accel-remote/{}", hello.url_path()).as_str())
+    );
+    let remote = direct
+        .header("x-accel-remote-url")
+        .expect("the upstream URL");
+    assert!(
+        remote.ends_with(&format!("/path/{}", hello.url_path())),
+        "{remote}"
+    );
+
+    let proxied = checks::get(&stack.client, &stack.proxy.url(&path), None).await;
+    assert_eq!(proxied.status, StatusCode::OK, "{}", stack.proxy.logs());
+    assert!(
+        proxied.body == hello.slice(0..hello.size()),
+        "{:?}",
+        proxied.body
+    );
+    assert!(proxied.header("x-accel-remote-url").is_none());
+
+    let ranged = checks::get(&stack.client, &stack.proxy.url(&path), Some("bytes=6-10")).await;
+    assert_eq!(
+        ranged.status,
+        StatusCode::PARTIAL_CONTENT,
+        "{:?}",
+        ranged.headers
+    );
+    assert!(ranged.body == hello.slice(6..11));
+
+    let missing = checks::get(
+        &stack.client,
+        &stack.proxy.url("/http-nginx/missing.txt"),
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}

@@ -290,6 +290,7 @@ impl Prepared {
             .route("/storage/{*name}", get(storage_download))
             .route("/object/{slug}", get(object_download))
             .route("/http/{*name}", get(http_download))
+            .route("/http-nginx/{*name}", get(http_nginx_download))
             .route("/virtual/hello-world.txt", get(virtual_hello))
             .route("/virtual/stream", get(virtual_stream))
             .route("/nginx/{*name}", get(nginx_download))
@@ -408,6 +409,33 @@ async fn http_download(
     HttpDownload::from_base(&*state.upstream, name)
         .forward(&conditions)
         .await
+}
+
+/// `/http/`, handed to nginx: the upstream's metadata only (`HEAD`), the
+/// conditions answered here, then `X-Accel-Redirect: /x-accel-remote/{name}`
+/// with the upstream URL, which nginx fetches and streams itself.
+async fn http_nginx_download(
+    State(state): State<AppState>,
+    conditions: Conditions,
+    DownloadName(name): DownloadName,
+) -> axum::response::Response {
+    static REMOTE: std::sync::LazyLock<DownloadSettings> = std::sync::LazyLock::new(|| {
+        DownloadSettings::new(Backend::Nginx)
+            .rule(Rule::nginx("/x-accel-remote/").remote(true).catch_all(true))
+    });
+    use axum::response::IntoResponse;
+    match HttpDownload::from_base(&*state.upstream, name)
+        .metadata_first()
+        .forward(&conditions)
+        .await
+    {
+        Ok(download) => axum_download::rfc9110::finish_with_settings(
+            download.into_response(),
+            &conditions,
+            &REMOTE,
+        ),
+        Err(err) => err.into_response(),
+    }
 }
 
 /// `X-Accel-Redirect: /x-accel/{name}`: nginx maps `/x-accel/` to the media root.
