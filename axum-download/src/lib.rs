@@ -11,6 +11,7 @@
 //! | [`ObjectDownload`] | the file attached to an application object ([`DownloadObject`]) |
 //! | [`HttpDownload`] | a remote URL, streamed through |
 //! | [`VirtualDownload`] | bytes, text or a generated stream |
+//! | [`ArchiveDownload`] | many files as one zip, with an exact length and ranges |
 //!
 //! Every response gets `Content-Type`, `Content-Length`, a safe
 //! `Content-Disposition` (ASCII fallback plus RFC 8187 `filename*`), `ETag`,
@@ -61,6 +62,7 @@ macro_rules! resolve_on_await {
     };
 }
 
+mod archive;
 mod body;
 mod conditional;
 mod content_disposition;
@@ -83,7 +85,9 @@ mod storage;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 mod virtual_download;
+mod zip_format;
 
+pub use archive::{ArchiveDownload, DEFAULT_MAX_ARCHIVE_ENTRIES};
 pub use axum_download_macros::{x_accel, x_sendfile};
 pub use conditional::{
     decide, ByteRange, Conditions, Decision, ETag, Validators, MAX_RANGES, MAX_RANGE_SPECS,

@@ -24,6 +24,7 @@ use axum_download::{
 use bytes::Bytes;
 use serde::Deserialize;
 
+mod archive;
 mod rfc3339;
 
 /// What the demo serves, from its command line.
@@ -261,6 +262,7 @@ impl Prepared {
                 get(signed_download).layer(SignatureLayer::new(self.state.signer.clone())),
             )
             .route("/sign/{*name}", get(sign))
+            .route("/archive/{*dir}", get(archive::archive_download))
             .layer(layer)
             .with_state(self.state)
     }
