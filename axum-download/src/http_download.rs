@@ -86,7 +86,7 @@ pub struct HttpDownload {
     redirects: usize,
 }
 
-fn shared_client() -> reqwest::Client {
+pub(crate) fn shared_client() -> reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
@@ -402,7 +402,7 @@ fn within_scope(url: &reqwest::Url, scope: &reqwest::Url) -> bool {
 }
 
 /// An error with its chain of causes, for the log.
-fn with_causes(err: &dyn std::error::Error) -> String {
+pub(crate) fn with_causes(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
@@ -415,7 +415,15 @@ fn with_causes(err: &dyn std::error::Error) -> String {
 
 resolve_on_await!(HttpDownload);
 
-fn upstream_meta(headers: &HeaderMap) -> FileMeta {
+impl HttpDownload {
+    /// The URL this download fetches, or why it is refused: the local
+    /// cache keys and fetches by it.
+    pub(crate) fn into_url(self) -> Result<reqwest::Url, DownloadError> {
+        self.url
+    }
+}
+
+pub(crate) fn upstream_meta(headers: &HeaderMap) -> FileMeta {
     let text = |name: header::HeaderName| {
         headers
             .get(name)
@@ -435,7 +443,7 @@ fn upstream_meta(headers: &HeaderMap) -> FileMeta {
 }
 
 /// The URL's last non-empty path segment, decoded, or else its host.
-fn name_from_url(parsed: &reqwest::Url) -> Option<String> {
+pub(crate) fn name_from_url(parsed: &reqwest::Url) -> Option<String> {
     let segment = parsed
         .path_segments()
         .and_then(|mut segments| segments.rfind(|s| !s.is_empty()))
@@ -446,7 +454,7 @@ fn name_from_url(parsed: &reqwest::Url) -> Option<String> {
 
 /// Relays the upstream body, failing when a chunk takes longer than
 /// `timeout` or the whole body outlives `deadline`.
-fn bounded_body(
+pub(crate) fn bounded_body(
     stream: impl futures_util::Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
     timeout: Duration,
     deadline: Duration,

@@ -42,7 +42,7 @@
 //!
 //! | feature | default | what it enables |
 //! | --- | --- | --- |
-//! | `http-download` | yes | [`HttpDownload`], over reqwest |
+//! | `http-download` | yes | [`HttpDownload`] and [`RemoteCache`], over reqwest |
 //! | `test-util` | no | [`test_util`]: assertions on download responses, temporary media roots |
 
 /// `impl IntoFuture` for a download builder with an
@@ -64,6 +64,8 @@ macro_rules! resolve_on_await {
 
 mod archive;
 mod body;
+#[cfg(feature = "http-download")]
+mod cache;
 mod conditional;
 mod content_disposition;
 mod error;
@@ -89,6 +91,8 @@ mod zip_format;
 
 pub use archive::{ArchiveDownload, DEFAULT_MAX_ARCHIVE_ENTRIES};
 pub use axum_download_macros::{x_accel, x_sendfile};
+#[cfg(feature = "http-download")]
+pub use cache::{CachedDownload, RemoteCache, RemoteCacheBuilder, DEFAULT_CACHE_SIZE};
 pub use conditional::{
     decide, ByteRange, Conditions, Decision, ETag, Validators, MAX_RANGES, MAX_RANGE_SPECS,
 };

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! cargo run --release -p demo -- [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] [--settings FILE]
+//!     [--cache-dir DIR] [--cache-size BYTES]
 //! ```
 
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 mod archive;
+mod cache;
 mod rfc3339;
 
 /// What the demo serves, from its command line.
@@ -38,6 +40,10 @@ pub struct Config {
     pub upstream: Option<String>,
     /// A TOML or JSON settings file; `None` means [`default_settings`].
     pub settings: Option<PathBuf>,
+    /// Where `/cached/` keeps its files; `None` means a temporary directory.
+    pub cache_dir: Option<PathBuf>,
+    /// The most bytes `/cached/` keeps.
+    pub cache_size: u64,
 }
 
 /// The settings used without `--settings`: `/optimized/` downloads (URLs
@@ -52,8 +58,8 @@ pub fn default_media_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("media")
 }
 
-const USAGE: &str =
-    "usage: demo [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] [--settings FILE]";
+const USAGE: &str = "usage: demo [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] \
+     [--settings FILE] [--cache-dir DIR] [--cache-size BYTES]";
 
 impl Config {
     /// Parses the command line (without the program name).
@@ -66,6 +72,8 @@ impl Config {
             media_root: default_media_root(),
             upstream: None,
             settings: None,
+            cache_dir: None,
+            cache_size: axum_download::DEFAULT_CACHE_SIZE,
         };
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -91,6 +99,8 @@ impl Config {
                 }
                 "--media-root" => config.media_root = PathBuf::from(value()?),
                 "--settings" => config.settings = Some(PathBuf::from(value()?)),
+                "--cache-dir" => config.cache_dir = Some(PathBuf::from(value()?)),
+                "--cache-size" => config.cache_size = cache::parse_size(&value()?)?,
                 "--upstream" => {
                     let url = value()?;
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -175,6 +185,7 @@ struct AppState {
 /// start-up errors the demo reports before listening.
 pub struct Prepared {
     state: AppState,
+    cache: Option<cache::CachedFiles>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -238,6 +249,7 @@ impl Prepared {
                 documents,
                 upstream: upstream.into(),
             },
+            cache: None,
         })
     }
 
@@ -263,6 +275,7 @@ impl Prepared {
             )
             .route("/sign/{*name}", get(sign))
             .route("/archive/{*dir}", get(archive::archive_download))
+            .route("/cached/{*name}", cache::route(self.cache))
             .layer(layer)
             .with_state(self.state)
     }

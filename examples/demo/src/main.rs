@@ -31,7 +31,10 @@ async fn run() -> Result<(), String> {
     let local = listener
         .local_addr()
         .map_err(|err| format!("--addr {}: {err}", config.addr))?;
-    let app = Prepared::new(&config, local)?.router();
+    let app = Prepared::new(&config, local)?
+        .with_cache(&config)
+        .await?
+        .router();
     println!("listening on http://{local}");
     // Small answers leave at once instead of waiting for the client's ACK
     // (Nagle's algorithm against delayed ACKs costs up to 40 ms each).
