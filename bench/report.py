@@ -30,6 +30,9 @@ SCENARIOS = {
         "req/s",
         ["get"],
     ),
+    "zip-small": ("zip of 1,000 files of 1 KiB, 4 connections (wrk)", "req/s", ["nginx-zip"]),
+    "zip-large": ("zip of 4 files of 256 MiB, 1 connection (wrk)", "MB/s", ["nginx-zip"]),
+    "cached": ("a {large} remote file, 1 connection (wrk)", "MB/s", ["nginx"]),
 }
 
 LABELS = {
@@ -41,6 +44,9 @@ LABELS = {
     "nginx-demo": "nginx → demo `/nginx/` (X-Accel-Redirect)",
     "nginx-demo-ka": "nginx → demo `/nginx/`, upstream keep-alive (diagnosis)",
     "demo-relay": "demo `/http/` (HttpDownload from nginx direct)",
+    "demo-archive": "demo `/archive/` (ArchiveDownload, zip made per request)",
+    "nginx-zip": "nginx direct, the zip made beforehand with `zip -0`",
+    "demo-cached": "demo `/cached/` (RemoteCache of nginx direct, filled)",
 }
 COND_LABELS = {
     "demo": "demo `GET` (200, 1 KiB)",
@@ -55,6 +61,7 @@ REF_NAMES = {
     "actix": "actix-files",
     "nginx": "nginx direct",
     "get": "the same server's GET",
+    "nginx-zip": "nginx + `zip -0`",
 }
 
 RSS_LIMIT_MIB = 24
@@ -363,6 +370,23 @@ def main():
     for name in SCENARIOS:
         if name in runs:
             out += scenario_table(runs, name, info)
+    prepared = [
+        (key, label)
+        for key, label in [
+            ("zip_arch-small", "`zip -0` of the 1,000 small files, to disk (once, before nginx can serve it)"),
+            ("zip_arch-large", "`zip -0` of the 4 × 256 MiB files, to disk"),
+            ("archive_arch-small_cold", "demo `/archive/` of the small files, first GET (no CRC known: each file read twice)"),
+            ("archive_arch-small_warm", "the same, second GET (CRCs cached: each file read once)"),
+            ("archive_arch-large_cold", "demo `/archive/` of the 4 × 256 MiB files, first GET (no CRC known)"),
+            ("archive_arch-large_warm", "the same, second GET (CRCs cached)"),
+            ("cache_fill", "demo `/cached/` of the large file, first GET (fetched, written, synced, then sent)"),
+        ]
+        if key in info
+    ]
+    if prepared:
+        out += ["### Archive and cache: one-off costs (curl, seconds)", "", "| what | seconds |", "| --- | ---: |"]
+        out += [f"| {label} | {info[key]} |" for key, label in prepared]
+        out.append("")
     if args.micro and os.path.isdir(args.micro):
         rows = micro_rows(args.micro)
         if rows:

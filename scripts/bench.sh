@@ -17,7 +17,12 @@
 #   BENCH_CONNECTIONS  wrk connections for the small-file scenarios [32]
 #   BENCH_LARGE_MIB    size of the large file in MiB [512]
 #   BENCH_SCENARIOS    which scenarios, space-separated
-#                      [small medium large1 large8 relay cond]
+#                      [small medium large1 large8 relay cond zip-small zip-large cached]
+#                      zip-small: /archive/ of 1,000 files of 1 KiB against
+#                      nginx serving the same files zipped with `zip -0`;
+#                      zip-large: the same with 4 files of 256 MiB;
+#                      cached: /cached/ of the large file against /http/ and
+#                      the upstream (nginx) directly
 #   BENCH_MICRO        1: also run the criterion micro-benchmarks, shortened [1] (0)
 #   BENCH_OUT          the report [BENCHMARKS.md at the repository root]
 #   BENCH_TARGET_DIR   cargo target directory of the bench/ workspace
@@ -52,7 +57,7 @@ else
 fi
 CONNS=${BENCH_CONNECTIONS:-32}
 LARGE_MIB=${BENCH_LARGE_MIB:-512}
-SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond}
+SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond zip-small zip-large cached}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 KEEP=${BENCH_KEEP:-0}
 
@@ -74,6 +79,7 @@ have wrk || missing+=(wrk)
 have nginx || missing+=(nginx)
 have curl || missing+=(curl)
 have python3 || missing+=(python3)
+have zip || missing+=(zip)
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""
     if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
@@ -83,7 +89,17 @@ if [ ${#missing[@]} -gt 0 ]; then
         $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
     fi
 fi
-if ! command -v oha >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/oha" ]; then
+# The peers (ServeDir, actix-files) and oha are built only for the
+# scenarios that use them.
+NEED_PEERS=0
+NEED_OHA=0
+for name in $SCENARIOS; do
+    case $name in
+        small | medium | large1 | large8) NEED_PEERS=1 ;;
+        cond) NEED_OHA=1 ;;
+    esac
+done
+if [ "$NEED_OHA" = 1 ] && ! command -v oha >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/oha" ]; then
     log "installing oha (cargo install oha --locked)"
     cargo install oha --locked
 fi
@@ -98,13 +114,17 @@ ROOT_TARGET=$(cargo metadata --format-version 1 --no-deps \
 BENCH_TARGET=${BENCH_TARGET_DIR:-$ROOT_TARGET/bench}
 log "building the demo (release, $ROOT_TARGET)"
 cargo build --release -p demo
-log "building the peers (release, $BENCH_TARGET)"
-CARGO_TARGET_DIR=$BENCH_TARGET cargo build --release \
-    --manifest-path bench/Cargo.toml -p peer-servedir -p peer-actix
 DEMO_BIN=$ROOT_TARGET/release/demo
 SERVEDIR_BIN=$BENCH_TARGET/release/peer-servedir
 ACTIX_BIN=$BENCH_TARGET/release/peer-actix
-for bin in "$DEMO_BIN" "$SERVEDIR_BIN" "$ACTIX_BIN"; do
+PEERS=()
+if [ "$NEED_PEERS" = 1 ]; then
+    log "building the peers (release, $BENCH_TARGET)"
+    CARGO_TARGET_DIR=$BENCH_TARGET cargo build --release \
+        --manifest-path bench/Cargo.toml -p peer-servedir -p peer-actix
+    PEERS=(servedir actix)
+fi
+for bin in "$DEMO_BIN" "${PEERS[@]/#/$BENCH_TARGET/release/peer-}"; do
     [ -x "$bin" ] || die "$bin was not built"
 done
 
@@ -169,6 +189,34 @@ declare -A SHA
 for name in "$SMALL" "$MEDIUM" "$LARGE" "$UNICODE"; do
     SHA[$name]=$(sha256sum <"$MEDIA/$name" | cut -d' ' -f1)
 done
+# Archives: two directories, and the same zipped beforehand with `zip -0`
+# (stored, as the demo's archives are) for nginx to serve.
+ARCH_SMALL=arch-small
+ARCH_LARGE=arch-large
+wants() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+now() { date +%s.%N; }
+ZIP_SECONDS=()
+make_archive_dir() {
+    local dir=$1 count=$2 bytes=$3 i started
+    mkdir -p "$MEDIA/$dir"
+    for i in $(seq -w 1 "$count"); do
+        head -c "$bytes" /dev/urandom >"$MEDIA/$dir/file-$i.bin"
+    done
+    chmod 755 "$MEDIA/$dir"
+    chmod 644 "$MEDIA/$dir"/*
+    started=$(now)
+    (cd "$MEDIA/$dir" && zip -0 -q -r -X "$MEDIA/$dir.zip" .)
+    chmod 644 "$MEDIA/$dir.zip"
+    ZIP_SECONDS+=("zip_${dir}=$(awk -v a="$started" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')")
+}
+if wants zip-small; then
+    log "creating $ARCH_SMALL: 1,000 files of 1 KiB, and $ARCH_SMALL.zip (zip -0)"
+    make_archive_dir "$ARCH_SMALL" 1000 1024
+fi
+if wants zip-large; then
+    log "creating $ARCH_LARGE: 4 files of 256 MiB, and $ARCH_LARGE.zip (zip -0)"
+    make_archive_dir "$ARCH_LARGE" 4 $((256 * 1024 * 1024))
+fi
 
 # ---------------------------------------------------------------- servers
 # Distinct free loopback ports, one per process.
@@ -295,7 +343,8 @@ start_nginx() {
 # with a fresh heap; nginx runs throughout.
 start_rust_servers() {
     start demo "$P_DEMO" "$DEMO_BIN" --addr "127.0.0.1:$P_DEMO" --media-root "$MEDIA" \
-        --upstream "http://127.0.0.1:$P_NGINX"
+        --upstream "http://127.0.0.1:$P_NGINX" --cache-dir "$RUN/cache"
+    [ "$NEED_PEERS" = 1 ] || return 0
     start servedir "$P_SERVEDIR" "$SERVEDIR_BIN" --addr "127.0.0.1:$P_SERVEDIR" --root "$MEDIA"
     start actix "$P_ACTIX" "$ACTIX_BIN" --addr "127.0.0.1:$P_ACTIX" --root "$MEDIA"
 }
@@ -323,9 +372,9 @@ start_rust_servers
 # The processes whose memory a row reports.
 pids_of() {
     case $1 in
-        demo | demo-head | demo-304 | demo-relay) echo "${PID_OF[demo]}" ;;
+        demo | demo-head | demo-304 | demo-relay | demo-archive | demo-cached) echo "${PID_OF[demo]}" ;;
         servedir | actix) echo "${PID_OF[$1]}" ;;
-        nginx | nginx-head | nginx-304) pgrep -P "${PID_OF[nginx]}" || true ;;
+        nginx | nginx-head | nginx-304 | nginx-zip) pgrep -P "${PID_OF[nginx]}" || true ;;
         nginx-nn) pgrep -P "${PID_OF[nginxnn]}" || true ;;
         nginx-demo)
             echo "${PID_OF[demo]}"
@@ -343,13 +392,23 @@ base_of() {
     case $1 in
         demo | demo-head | demo-304) echo "http://127.0.0.1:$P_DEMO/path" ;;
         demo-relay) echo "http://127.0.0.1:$P_DEMO/http" ;;
+        demo-archive) echo "http://127.0.0.1:$P_DEMO/archive" ;;
+        demo-cached) echo "http://127.0.0.1:$P_DEMO/cached" ;;
         servedir) echo "http://127.0.0.1:$P_SERVEDIR" ;;
         actix) echo "http://127.0.0.1:$P_ACTIX" ;;
-        nginx | nginx-head | nginx-304) echo "http://127.0.0.1:$P_NGINX" ;;
+        nginx | nginx-head | nginx-304 | nginx-zip) echo "http://127.0.0.1:$P_NGINX" ;;
         nginx-nn) echo "http://127.0.0.1:$P_NGINX_NN" ;;
         nginx-demo) echo "http://127.0.0.1:$P_PROXY/nginx" ;;
         nginx-demo-ka) echo "http://127.0.0.1:$P_PROXY_KA/nginx" ;;
         *) die "no URL for $1" ;;
+    esac
+}
+
+# The URL of a row for a file (nginx-zip serves the directory's zip).
+url_for() {
+    case $1 in
+        nginx-zip) echo "$(base_of "$1")/$2.zip" ;;
+        *) echo "$(base_of "$1")/$2" ;;
     esac
 }
 
@@ -364,7 +423,7 @@ check_bytes() {
 log "checking the bytes each server returns (sha256)"
 KA_ROW=()
 if [ "$KEEPALIVE" = 1 ]; then KA_ROW=(nginx-demo-ka); fi
-for server in demo servedir actix nginx nginx-nn nginx-demo "${KA_ROW[@]}"; do
+for server in demo "${PEERS[@]}" nginx nginx-nn nginx-demo "${KA_ROW[@]}"; do
     base=$(base_of "$server")
     for name in "$SMALL" "$MEDIUM" "$LARGE"; do
         check_bytes "$server" "$name" "$base/$name"
@@ -375,6 +434,34 @@ for name in "$SMALL" "$LARGE"; do
     check_bytes demo-relay "$name" "$(base_of demo-relay)/$name"
 done
 check_bytes demo-relay "$UNICODE" "$(base_of demo-relay)/$UNICODE_URL"
+# Archives: read by Python's zipfile (every CRC checked), the demo's the
+# first time with no CRC known (each file read twice: CRC, then bytes) and
+# again with them all cached (each file read once).
+ARCHIVE_SECONDS=()
+for dir in "$ARCH_SMALL" "$ARCH_LARGE"; do
+    [ -d "$MEDIA/$dir" ] || continue
+    for pass in cold warm; do
+        started=$(now)
+        curl -sS --fail --max-time 600 -o /dev/null "$(url_for demo-archive "$dir")" \
+            || die "demo-archive: GET $dir failed"
+        ARCHIVE_SECONDS+=("archive_${dir}_${pass}=$(awk -v a="$started" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')")
+    done
+    curl -sS --fail --max-time 600 -o "$RUN/check.zip" "$(url_for demo-archive "$dir")" \
+        || die "demo-archive: GET $dir failed"
+    python3 - "$RUN/check.zip" "$MEDIA/$dir" <<'EOF_PY' || die "demo-archive: $dir is not the directory's zip"
+import os, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+assert z.testzip() is None
+assert sorted(z.namelist()) == sorted(os.listdir(sys.argv[2])), "names"
+EOF_PY
+    rm -f "$RUN/check.zip"
+done
+if wants cached; then
+    started=$(now)
+    check_bytes demo-cached "$LARGE" "$(url_for demo-cached "$LARGE")"
+    ARCHIVE_SECONDS+=("cache_fill=$(awk -v a="$started" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')")
+    check_bytes demo-cached "$LARGE" "$(url_for demo-cached "$LARGE")"
+fi
 # The hand-off itself: the demo's own answer is empty, nginx fills it in.
 handoff=$(curl -sS -D - -o "$RUN/check.body" "http://127.0.0.1:$P_DEMO/nginx/$SMALL")
 grep -qi '^x-accel-redirect: /x-accel/small.bin' <<<"$handoff" \
@@ -455,7 +542,7 @@ rss_field() {
 measure() {
     local scenario=$1 row=$2 round=$3 conns=$4 file=$5 secs=$6
     local url pids out hwm=1 peak=0 now line requests bytes duration p99 errors
-    url="$(base_of "$row")/$file"
+    url=$(url_for "$row" "$file")
     mapfile -t pids < <(pids_of "$row")
     out="$RUN/logs/load-$scenario-$row-$round.txt"
     rss_reset "${pids[@]}" || hwm=0
@@ -507,6 +594,16 @@ scenario() {
     log "scenario $name: $file, $conns connection(s), ${SECS} s x $ROUNDS round(s) x $count row(s)"
     stop_rust_servers
     start_rust_servers
+    # The first archive after a start reads each file twice (CRC, then
+    # bytes): one request first, so the rounds measure the steady state.
+    for row in "${rows[@]}"; do
+        case $row in
+            demo-archive | demo-cached)
+                curl -sS --fail --max-time 600 -o /dev/null "$(url_for "$row" "$file")" \
+                    || die "$row: GET $file failed"
+                ;;
+        esac
+    done
     if [ "$WARMUP" -gt 0 ]; then
         for row in "${rows[@]}"; do
             measure "$name" "$row" warmup "$conns" "$file" "$WARMUP"
@@ -536,7 +633,10 @@ for name in $SCENARIOS; do
         cond)
             scenario cond "$CONNS" "$SMALL" demo demo-head demo-304 nginx nginx-head nginx-304
             ;;
-        *) die "unknown scenario '$name' (small medium large1 large8 relay cond)" ;;
+        zip-small) scenario zip-small 4 "$ARCH_SMALL" demo-archive nginx-zip ;;
+        zip-large) scenario zip-large 1 "$ARCH_LARGE" demo-archive nginx-zip ;;
+        cached) scenario cached 1 "$LARGE" demo-cached demo-relay nginx ;;
+        *) die "unknown scenario '$name' (small medium large1 large8 relay cond zip-small zip-large cached)" ;;
     esac
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -577,7 +677,8 @@ python3 "$ROOT/bench/report.py" \
     --set "warmup=$WARMUP" \
     --set "connections=$CONNS" \
     --set "large_mib=$LARGE_MIB" \
-    --set "quick=$QUICK"
+    --set "quick=$QUICK" \
+    "${ZIP_SECONDS[@]/#/--set=}" "${ARCHIVE_SECONDS[@]/#/--set=}"
 log "wrote $OUT"
 
 # The bigger round of the hardening load test (./scripts/test.sh runs 1,000

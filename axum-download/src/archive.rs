@@ -552,7 +552,10 @@ impl FileSource for ConfinedFile {
         let (size, modified) = (self.size, self.modified);
         Box::pin(async move {
             let resolved = fs::spawn_blocking(move || {
-                let resolved = fs::resolve_blocking(&root, &relative, confinement, false)?;
+                // Small files are read with the open, in one trip to the
+                // blocking pool: archives of many small files are made of
+                // little else.
+                let resolved = fs::resolve_blocking(&root, &relative, confinement, true)?;
                 if resolved.metadata.len() != size || resolved.metadata.modified().ok() != modified
                 {
                     return Err(io::Error::other(format!(
