@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Benchmarks the demo against tower-http's ServeDir, actix-files and nginx,
+# Benchmarks the demo against tower-http's ServeDir, actix-files and nginx, and
+# collectstatic against Django's and WhiteNoise's,
 # on loopback, and writes the results to BENCHMARKS.md.
 #
-# Usage: ./scripts/bench.sh            full run (about 11 minutes on 2 cores)
+# Usage: ./scripts/bench.sh            full run (about 13 minutes on 2 cores)
 #        BENCH_QUICK=1 ./scripts/bench.sh   smoke run (about 2 minutes)
 #
 # Load: wrk (one thread), except the HEAD/304 scenario, which uses oha for
@@ -17,12 +18,15 @@
 #   BENCH_CONNECTIONS  wrk connections for the small-file scenarios [32]
 #   BENCH_LARGE_MIB    size of the large file in MiB [512]
 #   BENCH_SCENARIOS    which scenarios, space-separated
-#                      [small medium large1 large8 relay cond zip-small zip-large cached]
+#                      [small medium large1 large8 relay cond collect zip-small zip-large cached]
 #                      zip-small: /archive/ of 1,000 files of 1 KiB against
 #                      nginx serving the same files zipped with `zip -0`;
 #                      zip-large: the same with 4 files of 256 MiB;
 #                      cached: /cached/ of the large file against /http/ and
 #                      the upstream (nginx) directly
+#   BENCH_COLLECT_FILES  files of the generated tree collected by our
+#                      collectstatic, Django's and WhiteNoise's [10000] (2000)
+#   BENCH_COLLECT_ROUNDS rounds of the collect scenario [1]
 #   BENCH_MICRO        1: also run the criterion micro-benchmarks, shortened [1] (0)
 #   BENCH_OUT          the report [BENCHMARKS.md at the repository root]
 #   BENCH_TARGET_DIR   cargo target directory of the bench/ workspace
@@ -33,7 +37,8 @@
 #                      report; 0 skips it [3000] (0)
 #
 # Installs wrk, nginx and curl with apt-get when missing (as root, or with
-# sudo), and oha with `cargo install oha --locked` (a build of several
+# sudo), Django and WhiteNoise in target/django-venv (scripts/django-venv.sh)
+# for the collect scenario, and oha with `cargo install oha --locked` (a build of several
 # minutes, once).
 # Every server it starts is stopped on exit; every load run is bounded in
 # time.
@@ -48,16 +53,19 @@ if [ "$QUICK" = 1 ]; then
     WARMUP=${BENCH_WARMUP:-0}
     MICRO=${BENCH_MICRO:-0}
     LOAD_N=${BENCH_LOAD:-0}
+    COLLECT_FILES=${BENCH_COLLECT_FILES:-2000}
 else
     SECS=${BENCH_SECONDS:-5}
     ROUNDS=${BENCH_ROUNDS:-3}
     WARMUP=${BENCH_WARMUP:-1}
     MICRO=${BENCH_MICRO:-1}
     LOAD_N=${BENCH_LOAD:-3000}
+    COLLECT_FILES=${BENCH_COLLECT_FILES:-10000}
 fi
+COLLECT_ROUNDS=${BENCH_COLLECT_ROUNDS:-1}
 CONNS=${BENCH_CONNECTIONS:-32}
 LARGE_MIB=${BENCH_LARGE_MIB:-512}
-SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond zip-small zip-large cached}
+SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond collect zip-small zip-large cached}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 KEEP=${BENCH_KEEP:-0}
 
@@ -67,7 +75,7 @@ die() {
     exit 1
 }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
-for value in "$SECS" "$ROUNDS" "$WARMUP" "$CONNS" "$LARGE_MIB"; do
+for value in "$SECS" "$ROUNDS" "$WARMUP" "$CONNS" "$LARGE_MIB" "$COLLECT_FILES" "$COLLECT_ROUNDS"; do
     [[ $value =~ ^[0-9]+$ ]] || die "expected a whole number, got '$value'"
 done
 [ "$SECS" -ge 1 ] && [ "$ROUNDS" -ge 1 ] && [ "$CONNS" -ge 1 ] && [ "$LARGE_MIB" -ge 1 ] \
@@ -112,8 +120,8 @@ NGINX=$(command -v nginx || true)
 ROOT_TARGET=$(cargo metadata --format-version 1 --no-deps \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 BENCH_TARGET=${BENCH_TARGET_DIR:-$ROOT_TARGET/bench}
-log "building the demo (release, $ROOT_TARGET)"
-cargo build --release -p demo
+log "building the demo and collectstatic (release, $ROOT_TARGET)"
+cargo build --release -p demo -p axum-download-cli
 DEMO_BIN=$ROOT_TARGET/release/demo
 SERVEDIR_BIN=$BENCH_TARGET/release/peer-servedir
 ACTIX_BIN=$BENCH_TARGET/release/peer-actix
@@ -623,8 +631,10 @@ if ! git diff --quiet HEAD -- axum-download axum-download-macros examples 2>/dev
 fi
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+COLLECT=0
 for name in $SCENARIOS; do
     case $name in
+        collect) COLLECT=1 ;; # after the report, which it extends
         small) scenario small "$CONNS" "$SMALL" demo servedir actix nginx nginx-demo "${KA_ROW[@]}" ;;
         medium) scenario medium 4 "$MEDIUM" demo servedir actix nginx nginx-demo ;;
         large1) scenario large1 1 "$LARGE" demo servedir actix nginx nginx-demo nginx-nn ;;
@@ -636,7 +646,7 @@ for name in $SCENARIOS; do
         zip-small) scenario zip-small 4 "$ARCH_SMALL" demo-archive nginx-zip ;;
         zip-large) scenario zip-large 1 "$ARCH_LARGE" demo-archive nginx-zip ;;
         cached) scenario cached 1 "$LARGE" demo-cached demo-relay nginx ;;
-        *) die "unknown scenario '$name' (small medium large1 large8 relay cond zip-small zip-large cached)" ;;
+        *) die "unknown scenario '$name' (small medium large1 large8 relay cond collect zip-small zip-large cached)" ;;
     esac
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -680,6 +690,20 @@ python3 "$ROOT/bench/report.py" \
     --set "quick=$QUICK" \
     "${ZIP_SECONDS[@]/#/--set=}" "${ARCHIVE_SECONDS[@]/#/--set=}"
 log "wrote $OUT"
+
+# The collect scenario: our collectstatic against Django's and WhiteNoise's
+# over one generated tree, a section appended to the report.
+if [ "$COLLECT" = 1 ]; then
+    # shellcheck source=scripts/django-venv.sh
+    . scripts/django-venv.sh
+    DJANGO_PYTHON=$(django_venv)
+    stop_rust_servers
+    log "collect: $COLLECT_FILES files, $COLLECT_ROUNDS round(s): ours, Django, WhiteNoise"
+    timeout 900 python3 "$ROOT/bench/collect.py" --ours "$ROOT_TARGET/release/collectstatic" \
+        --python "$DJANGO_PYTHON" --out "$OUT" --files "$COLLECT_FILES" \
+        --rounds "$COLLECT_ROUNDS" --work "$RUN" || die "the collect scenario failed"
+    log "appended the collect scenario to $OUT"
+fi
 
 # The bigger round of the hardening load test (./scripts/test.sh runs 1,000
 # in a debug build): many concurrent downloads, bytes checked, descriptors

@@ -5,6 +5,11 @@
 # The end-to-end tests (tests/) put real nginx, Apache (mod_xsendfile) and
 # lighttpd in front of the demo; they fail, never skip, when one is missing.
 # On Debian/Ubuntu this script installs them first when any is missing.
+#
+# The static-files interop test (tests/tests/django_manifest.rs) runs real
+# Django: this script creates target/django-venv with Django (and WhiteNoise,
+# for scripts/bench.sh) from PyPI when it is missing, and points the test at
+# it with AXUM_DOWNLOAD_DJANGO_PYTHON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,5 +33,9 @@ if ! have unzip || ! have python3; then
     $sudo apt-get update
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y unzip python3
 fi
+# shellcheck source=scripts/django-venv.sh
+. scripts/django-venv.sh
+export AXUM_DOWNLOAD_DJANGO_PYTHON
+AXUM_DOWNLOAD_DJANGO_PYTHON=$(django_venv)
 
 cargo test --workspace --all-features "$@"

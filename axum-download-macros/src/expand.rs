@@ -87,6 +87,7 @@ fn wrap(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStream> 
         #(#attrs)*
         #vis async fn #name #generics (
             #conditions: ::axum_download::Conditions,
+            __axum_download_layer: ::axum_download::__private::LayerSettings,
             #(#outer_params),*
         ) -> ::axum_download::__private::Response #where_clause {
             async fn __axum_download_handler #generics (#(#inner_params),*) -> #output #where_clause #body
@@ -99,7 +100,11 @@ fn wrap(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStream> 
                 )
                 .await,
             );
-            ::axum_download::finish_with_settings(response, &#conditions, &__AXUM_DOWNLOAD_SETTINGS)
+            ::axum_download::finish_with_settings(
+                response,
+                &#conditions,
+                __axum_download_layer.for_macro(&__AXUM_DOWNLOAD_SETTINGS),
+            )
         }
     })
 }

@@ -86,6 +86,11 @@ impl DownloadBody {
         self.sent += n as u64;
         if let Some(remaining) = self.remaining.as_mut() {
             *remaining = remaining.saturating_sub(n as u64);
+            // Every announced byte is out: a server stops polling a body
+            // once it has its `Content-Length`, so this is the end.
+            if *remaining == 0 {
+                self.finished = true;
+            }
         }
     }
 }

@@ -23,6 +23,8 @@ enum Kind {
     BadGateway,
     GatewayTimeout,
     Internal,
+    /// Any other status the application chose.
+    Status(StatusCode),
 }
 
 impl DownloadError {
@@ -39,6 +41,47 @@ impl DownloadError {
     /// The upstream server did not answer in time.
     pub fn gateway_timeout(detail: impl fmt::Display) -> Self {
         Self::new(Kind::GatewayTimeout, detail)
+    }
+
+    /// The user may not download this file: `403 Forbidden`.
+    ///
+    /// ```
+    /// use axum_download::DownloadError;
+    ///
+    /// let err = DownloadError::forbidden("user 42 is not the owner of report.pdf");
+    /// assert_eq!(err.status(), http::StatusCode::FORBIDDEN);
+    /// ```
+    pub fn forbidden(detail: impl fmt::Display) -> Self {
+        Self::with_status(StatusCode::FORBIDDEN, detail)
+    }
+
+    /// The request needs credentials: `401 Unauthorized`.
+    pub fn unauthorized(detail: impl fmt::Display) -> Self {
+        Self::with_status(StatusCode::UNAUTHORIZED, detail)
+    }
+
+    /// Any status, e.g. `410 Gone` or `429 Too Many Requests`. A status that
+    /// is not an error (below 400) becomes a 500: an error never answers
+    /// as a success.
+    ///
+    /// ```
+    /// use axum_download::DownloadError;
+    /// use http::StatusCode;
+    ///
+    /// let err = DownloadError::with_status(StatusCode::GONE, "expired share link");
+    /// assert_eq!(err.status(), StatusCode::GONE);
+    /// assert_eq!(
+    ///     DownloadError::with_status(StatusCode::OK, "oops").status(),
+    ///     StatusCode::INTERNAL_SERVER_ERROR
+    /// );
+    /// ```
+    pub fn with_status(status: StatusCode, detail: impl fmt::Display) -> Self {
+        let status = if status.is_client_error() || status.is_server_error() {
+            status
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
+        Self::new(Kind::Status(status), detail)
     }
 
     /// Anything else: a storage error, an unreadable file.
@@ -71,6 +114,7 @@ impl DownloadError {
             Kind::BadGateway => StatusCode::BAD_GATEWAY,
             Kind::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Kind::Status(status) => status,
         }
     }
 }
@@ -87,11 +131,7 @@ impl IntoResponse for DownloadError {
     fn into_response(self) -> Response {
         let status = self.status();
         let code = status.as_u16();
-        if status.is_server_error() {
-            tracing::warn!(target: "axum_download", decision = "error", status = code, bytes_sent = 0u64, detail = %self.detail, "download");
-        } else {
-            tracing::info!(target: "axum_download", decision = "error", status = code, bytes_sent = 0u64, detail = %self.detail, "download");
-        }
+        crate::report::error(code, &self.detail);
         let text = status.canonical_reason().unwrap_or("Error");
         let mut response = (status, format!("{text}\n")).into_response();
         response.headers_mut().insert(

@@ -12,10 +12,20 @@ use futures_util::future::BoxFuture;
 use crate::conditional::{ByteRange, ETag};
 use crate::file::{one_chunk, ByteStream, FileMeta, FileSource};
 
-/// How many bytes one read asks for. Larger chunks mean fewer hops to the
-/// blocking pool; memory per download stays at one or two chunks (one being
-/// read, one queued in the server's write buffer).
+/// How many bytes one read asks for at most. Larger chunks mean fewer hops
+/// to the blocking pool; memory per download stays at one or two chunks
+/// (one being read, one queued in the server's write buffer).
 pub(crate) const CHUNK_SIZE: usize = 256 * 1024;
+
+/// The first read of a stream, and the size it falls back to when the
+/// client is slow: a client that stops reading holds this much, not
+/// [`CHUNK_SIZE`]. The size doubles, up to [`CHUNK_SIZE`], while the client
+/// asks for the next chunk within [`KEEPING_UP`] of the last.
+pub(crate) const FIRST_CHUNK_SIZE: usize = 32 * 1024;
+
+/// How soon after a chunk the next one must be asked for to count as a
+/// client keeping up.
+const KEEPING_UP: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Files up to this size are read while their metadata is, when the
 /// request is a plain GET (see [`crate::layer::plain_get`]): one trip to the
@@ -346,22 +356,51 @@ impl FileSource for LocalFile {
     }
 }
 
-/// Streams `range` of `file`, one chunk per trip to the blocking pool.
+/// Streams `range` of `file`, one chunk per trip to the blocking pool;
+/// chunks grow while the client keeps up and shrink when it does not.
 async fn stream_range(file: Arc<File>, range: ByteRange) -> io::Result<ByteStream> {
+    let start = Pace {
+        size: FIRST_CHUNK_SIZE,
+        last: None,
+    };
     let stream = futures_util::stream::try_unfold(
-        (file, range.start, range.len()),
-        |(file, offset, remaining)| async move {
+        (file, range.start, range.len(), start),
+        |(file, offset, remaining, pace)| async move {
             if remaining == 0 {
                 return Ok(None);
             }
+            let pace = pace.next();
             let reader = file.clone();
-            let buf = chunk_buffer(remaining);
+            let buf = sized_buffer(remaining, pace.size);
             let chunk = spawn_blocking(move || read_into(&reader, offset, buf)).await?;
             let n = chunk.len() as u64;
-            Ok(Some((chunk, (file, offset + n, remaining - n))))
+            let pace = Pace {
+                last: Some(std::time::Instant::now()),
+                ..pace
+            };
+            Ok(Some((chunk, (file, offset + n, remaining - n, pace))))
         },
     );
     Ok(Box::pin(stream))
+}
+
+/// The size of the next read, from how fast the last one was taken.
+#[derive(Clone, Copy)]
+struct Pace {
+    size: usize,
+    /// When the last chunk was handed on.
+    last: Option<std::time::Instant>,
+}
+
+impl Pace {
+    fn next(self) -> Self {
+        let size = match self.last {
+            None => self.size,
+            Some(last) if last.elapsed() <= KEEPING_UP => (self.size * 2).min(CHUNK_SIZE),
+            Some(_) => FIRST_CHUNK_SIZE,
+        };
+        Self { size, ..self }
+    }
 }
 
 /// Checks where the *opened* file really is, so nothing swapped in between
@@ -395,9 +434,12 @@ fn check_opened_beneath(file: &File, path: &Path, root: &Path) -> io::Result<()>
 /// chunks of every download come from the few allocator arenas of the
 /// runtime threads instead of one arena per blocking thread.
 fn chunk_buffer(remaining: u64) -> BytesMut {
-    let want = usize::try_from(remaining)
-        .unwrap_or(usize::MAX)
-        .min(CHUNK_SIZE);
+    sized_buffer(remaining, CHUNK_SIZE)
+}
+
+/// A buffer of `size` bytes, or `remaining` when fewer are left.
+fn sized_buffer(remaining: u64, size: usize) -> BytesMut {
+    let want = usize::try_from(remaining).unwrap_or(usize::MAX).min(size);
     BytesMut::zeroed(want)
 }
 

@@ -129,7 +129,7 @@ impl Healthcheck {
     /// [`StorageDownload`] (which the hand-off rules turn over to the proxy).
     pub async fn respond(&self) -> Response {
         if let Err(err) = self.check_storage().await {
-            tracing::warn!(%err, "healthcheck failed");
+            crate::report::healthcheck_failed(&err);
             // The body names the failing link only: paths and causes are
             // for the log, not for whoever can reach the route.
             let body = format!("{}: unavailable\n", err.link);
@@ -140,7 +140,7 @@ impl Healthcheck {
                 .header(http::header::CACHE_CONTROL, "no-store")
                 .into_response(),
             Err(err) => {
-                tracing::warn!(%err, "healthcheck failed");
+                crate::report::healthcheck_failed(&err);
                 (StatusCode::SERVICE_UNAVAILABLE, "app: unavailable\n").into_response()
             }
         }

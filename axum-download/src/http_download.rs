@@ -472,7 +472,7 @@ pub(crate) fn bounded_body(
                 Ok(None) => None,
                 Ok(Some(Err(err))) => {
                     let cause = with_causes(&err);
-                    tracing::warn!(%url, %cause, "upstream body failed; aborting the download");
+                    crate::report::upstream_aborted(&url, &cause);
                     Some((Err(io::Error::other(cause)), None))
                 }
                 Err(_) => {
@@ -481,7 +481,10 @@ pub(crate) fn bounded_body(
                     } else {
                         "upstream body stalled"
                     };
-                    tracing::warn!(%url, ?timeout, ?deadline, "{why}; aborting the download");
+                    crate::report::upstream_aborted(
+                        &url,
+                        &format_args!("{why} (timeout {timeout:?}, deadline {deadline:?})"),
+                    );
                     Some((Err(io::Error::new(io::ErrorKind::TimedOut, why)), None))
                 }
             }

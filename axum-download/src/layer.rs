@@ -17,8 +17,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::conditional::Conditions;
-use crate::response::finish_with_settings;
-use crate::settings::DownloadSettings;
+use crate::respond::finish_with_settings;
+use crate::settings::{DownloadSettings, SharedSettings};
 
 /// Applies RFC 9110 conditional requests and ranges to every
 /// [`DownloadResponse`](crate::DownloadResponse) the inner service returns.
@@ -36,9 +36,20 @@ use crate::settings::DownloadSettings;
 ///     .route("/hello.txt", get(|| async { VirtualDownload::text("hello.txt", "hello") }))
 ///     .layer(DownloadLayer::new());
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DownloadLayer {
-    settings: Arc<DownloadSettings>,
+    settings: SharedSettings,
+    /// Whether the application gave settings (the macros follow only those).
+    explicit: bool,
+}
+
+impl Default for DownloadLayer {
+    fn default() -> Self {
+        Self {
+            settings: SharedSettings::new(DownloadSettings::default()),
+            explicit: false,
+        }
+    }
 }
 
 impl DownloadLayer {
@@ -52,8 +63,19 @@ impl DownloadLayer {
     /// rules of `settings` (validate them first, at start-up).
     #[must_use]
     pub fn with_settings(settings: impl Into<Arc<DownloadSettings>>) -> Self {
+        Self::shared(SharedSettings::new(settings))
+    }
+
+    /// A layer reading its settings from `settings` at each request, so
+    /// that replacing them (see [`SharedSettings::replace`]) takes effect
+    /// at once. The settings are also handed to the `#[x_accel]` and
+    /// `#[x_sendfile]` handlers inside: with the `development` backend they
+    /// stream instead of handing off.
+    #[must_use]
+    pub fn shared(settings: SharedSettings) -> Self {
         Self {
-            settings: settings.into(),
+            settings,
+            explicit: true,
         }
     }
 }
@@ -65,6 +87,7 @@ impl<S> Layer<S> for DownloadLayer {
         DownloadService {
             inner,
             settings: self.settings.clone(),
+            explicit: self.explicit,
         }
     }
 }
@@ -73,7 +96,8 @@ impl<S> Layer<S> for DownloadLayer {
 #[derive(Debug, Clone)]
 pub struct DownloadService<S> {
     inner: S,
-    settings: Arc<DownloadSettings>,
+    settings: SharedSettings,
+    explicit: bool,
 }
 
 impl<S, B> Service<Request<B>> for DownloadService<S>
@@ -88,12 +112,18 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let conditions = Conditions::new(request.method(), request.headers());
+        let settings = self.settings.load();
+        if self.explicit {
+            request
+                .extensions_mut()
+                .insert(LayerSettings(Some(settings.clone())));
+        }
         ResponseFuture {
             inner: scope(&conditions, self.inner.call(request)),
             conditions: Some(conditions),
-            settings: self.settings.clone(),
+            settings,
         }
     }
 }
@@ -144,6 +174,40 @@ where
             &conditions,
             this.settings,
         )))
+    }
+}
+
+/// The settings of the [`DownloadLayer`] around a handler, as the layer put
+/// them in the request: what the hand-off macros read to follow the
+/// application's backend.
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub struct LayerSettings(pub Option<Arc<DownloadSettings>>);
+
+impl<S: Send + Sync> FromRequestParts<S> for LayerSettings {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<LayerSettings>()
+            .cloned()
+            .unwrap_or(LayerSettings(None)))
+    }
+}
+
+impl LayerSettings {
+    /// The settings a hand-off macro applies: its own rule, unless the
+    /// application's settings (given to the layer) say the backend is
+    /// `development` (then nothing is handed off and the file streams from
+    /// the application, with the same headers).
+    pub fn for_macro<'a>(&self, own: &'a DownloadSettings) -> &'a DownloadSettings {
+        static STREAM: std::sync::LazyLock<DownloadSettings> =
+            std::sync::LazyLock::new(DownloadSettings::default);
+        match &self.0 {
+            Some(app) if app.backend == crate::offload::Backend::Development => &STREAM,
+            _ => own,
+        }
     }
 }
 

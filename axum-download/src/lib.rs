@@ -22,19 +22,20 @@
 //! never opens the file.
 //!
 //! ```no_run
-//! use axum::{extract::Path, routing::get, Router};
-//! use axum_download::{DownloadError, DownloadLayer, DownloadResponse, PathDownload};
+//! use axum::{routing::get, Router};
+//! use axum_download::{DownloadError, DownloadLayer, DownloadName, DownloadResponse, PathDownload, ServerLimits};
 //!
-//! async fn download(Path(name): Path<String>) -> Result<DownloadResponse, DownloadError> {
+//! async fn download(DownloadName(name): DownloadName) -> Result<DownloadResponse, DownloadError> {
 //!     PathDownload::from_root("media", &name).await
 //! }
 //!
-//! # async fn run() {
+//! # async fn run() -> std::io::Result<()> {
 //! let app = Router::new()
 //!     .route("/download/{*name}", get(download))
 //!     .layer(DownloadLayer::new());
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await.unwrap();
-//! axum::serve(listener, app).await.unwrap();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! // axum's `serve` with header, send and idle timeouts (see `ServerLimits`).
+//! axum_download::serve(listener, app, ServerLimits::default(), std::future::pending()).await
 //! # }
 //! ```
 //!
@@ -43,7 +44,10 @@
 //! | feature | default | what it enables |
 //! | --- | --- | --- |
 //! | `http-download` | yes | [`HttpDownload`] and [`RemoteCache`], over reqwest |
+//! | `serve` | yes | [`serve`] and [`ServerLimits`]: an HTTP/1.1 server with header, send and idle timeouts |
 //! | `test-util` | no | [`test_util`]: assertions on download responses, temporary media roots |
+//! | `static-files` | no | [`static_files`]: read a Django-format `staticfiles.json`, hashed URLs and integrity with [`static_files::StaticUrls`] |
+//! | `collect` | no | `static_files::Collect` (implies `static-files`): hashed copies, rewritten CSS/JS references, precompressed sidecars, the manifest |
 
 /// `impl IntoFuture` for a download builder with an
 /// `async fn resolve(self) -> Result<DownloadResponse, DownloadError>`, so
@@ -80,9 +84,14 @@ mod object_download;
 mod offload;
 mod path_download;
 mod report;
+mod respond;
 mod response;
+#[cfg(feature = "serve")]
+mod serve;
 mod settings;
 mod signature;
+#[cfg(feature = "static-files")]
+pub mod static_files;
 mod storage;
 #[cfg(feature = "test-util")]
 pub mod test_util;
@@ -110,17 +119,25 @@ pub use offload::{
     X_ACCEL_CHARSET, X_ACCEL_EXPIRES, X_ACCEL_LIMIT_RATE, X_ACCEL_REDIRECT, X_SENDFILE,
 };
 pub use path_download::PathDownload;
-pub use response::{finish, finish_with_settings, DownloadResponse, DEFAULT_CACHE_CONTROL};
-pub use settings::{DownloadSettings, SettingsError};
+pub use respond::{finish, finish_with_settings};
+pub use response::{DownloadResponse, DEFAULT_CACHE_CONTROL};
+#[cfg(feature = "serve")]
+pub use serve::{serve, ServerLimits};
+pub use settings::{DownloadSettings, SettingsError, SharedSettings};
 pub use signature::{
     SignatureError, SignatureLayer, SignatureService, SignedStorage, UrlSigner, SIGNATURE_PARAM,
 };
 pub use storage::{encode_path, FileSystemStorage, Storage, StorageDownload};
 pub use virtual_download::VirtualDownload;
 
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
+
 #[doc(hidden)]
 pub mod __private {
     //! What the macros' expansions name; not a public API.
-    pub use crate::layer::scope;
+    pub use crate::layer::{scope, LayerSettings};
     pub use axum::response::{IntoResponse, Response};
 }

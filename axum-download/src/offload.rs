@@ -534,13 +534,13 @@ pub fn hand_off(response: Response, target: &HandOff) -> Response {
             Some(value) => {
                 headers.insert(X_SENDFILE, value);
             }
-            None => tracing::warn!(
-                ?path,
-                "refused an X-Sendfile path that cannot be sent exactly"
+            None => crate::report::ignored(
+                "x-sendfile path that cannot be sent exactly",
+                &path.display(),
             ),
         },
     }
-    tracing::debug!(?target, "download handed off to the proxy");
+    crate::report::handed_off(target);
     Response::from_parts(parts, Body::empty())
 }
 
@@ -550,7 +550,7 @@ fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) {
             headers.insert(name, value);
         }
         Err(_) => {
-            tracing::warn!(%name, value, "refused a hand-off header that is not a valid value");
+            crate::report::ignored("hand-off header value", &format_args!("{name}: {value:?}"));
         }
     }
 }

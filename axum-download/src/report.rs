@@ -1,8 +1,13 @@
-//! One `tracing` event per download, at target `axum_download`: the
-//! decision (`full`, `partial`, `multipart`, `not_modified`,
-//! `precondition_failed`, `range_not_satisfiable`, `hand_off`, `head`,
-//! `relayed`, `error`), the status, the bytes sent and whether the body
-//! went out complete.
+//! Every log event of the crate, in one place and one style: target
+//! `axum_download`, the same field names everywhere.
+//!
+//! One event per download (message `download`): the decision (`full`,
+//! `partial`, `multipart`, `not_modified`, `precondition_failed`,
+//! `range_not_satisfiable`, `hand_off`, `head`, `relayed`, `error`), the
+//! status, the bytes sent and whether the body went out complete; plus the
+//! events around a download (an input ignored, an upstream aborted, a
+//! hand-off, the server's own), at target `axum_download::detail`, so that
+//! a subscriber counting downloads sees exactly one event each.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -58,5 +63,53 @@ pub(crate) fn emit(
         tracing::info!(target: "axum_download", decision, status, bytes_sent, complete, file, "download");
     } else {
         tracing::warn!(target: "axum_download", decision, status, bytes_sent, complete, file, "download ended early");
+    }
+}
+
+/// A download answered with an error status; `detail` (paths, causes) is
+/// for the log only.
+pub(crate) fn error(status: u16, detail: &dyn std::fmt::Display) {
+    if status >= 500 {
+        tracing::warn!(target: "axum_download", decision = "error", status, bytes_sent = 0u64, complete = true, detail = %detail, "download");
+    } else {
+        tracing::info!(target: "axum_download", decision = "error", status, bytes_sent = 0u64, complete = true, detail = %detail, "download");
+    }
+}
+
+/// The target of the events around a download (not the download itself).
+const DETAIL: &str = "axum_download::detail";
+
+/// A value the application or an upstream gave that was not used.
+pub(crate) fn ignored(what: &'static str, detail: &dyn std::fmt::Display) {
+    tracing::warn!(target: DETAIL, what, detail = %detail, "ignored an invalid value");
+}
+
+/// An upstream body that failed, stalled or outlived its deadline.
+pub(crate) fn upstream_aborted(url: &str, cause: &dyn std::fmt::Display) {
+    tracing::warn!(target: DETAIL, url, cause = %cause, "upstream body aborted; aborting the download");
+}
+
+/// The hand-off chosen for a download.
+pub(crate) fn handed_off(target: &dyn std::fmt::Debug) {
+    tracing::debug!(target: DETAIL, hand_off = ?target, "download handed off to the proxy");
+}
+
+/// No hand-off rule matched a download: the application sends it.
+pub(crate) fn no_rule_matched(url: Option<&str>, path: Option<&std::path::Path>) {
+    tracing::debug!(target: DETAIL, url, path = ?path, "no hand-off rule matched; the application sends the file");
+}
+
+/// A healthcheck link failed.
+pub(crate) fn healthcheck_failed(detail: &dyn std::fmt::Display) {
+    tracing::warn!(target: DETAIL, detail = %detail, "healthcheck failed");
+}
+
+/// An event of the server's own (`serve`): accept errors, closed
+/// connections, the end of the shutdown.
+pub(crate) fn server(event: &'static str, detail: &dyn std::fmt::Display) {
+    if event == "connection closed" {
+        tracing::debug!(target: DETAIL, detail = %detail, "{event}");
+    } else {
+        tracing::warn!(target: DETAIL, detail = %detail, "{event}");
     }
 }

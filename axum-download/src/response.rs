@@ -6,19 +6,14 @@ use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use bytes::{BufMut, Bytes, BytesMut};
 use http::header::{self, HeaderName};
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::body::{DownloadBody, Segment};
-use crate::conditional::{
-    decide, whole_seconds, ByteRange, Conditions, Decision, ETag, Validators,
-};
+use crate::conditional::{whole_seconds, ByteRange, Conditions, ETag, Validators};
 use crate::content_disposition::{self, Disposition};
 use crate::file::{DownloadFile, FileMeta, FileSource};
-use crate::offload::hand_off;
 use crate::report::{self, Report};
-use crate::settings::DownloadSettings;
 
 /// A download, ready to become a response.
 ///
@@ -60,7 +55,7 @@ pub struct DownloadResponse {
 /// it (`no-cache`), which the `ETag` makes cheap (a 304). Safe for files
 /// only some users may see; set a public policy per download
 /// ([`DownloadResponse::cache_control`]) or in the settings
-/// ([`DownloadSettings::cache_control`]) for files everyone may see.
+/// ([`DownloadSettings::cache_control`](crate::DownloadSettings::cache_control)) for files everyone may see.
 pub const DEFAULT_CACHE_CONTROL: &str = "private, no-cache";
 
 /// Carried in the response's extensions so the layer can answer ranges and
@@ -75,6 +70,9 @@ pub(crate) struct PendingDownload {
     /// Whether `Cache-Control` is [`DEFAULT_CACHE_CONTROL`], which the
     /// settings' own default replaces.
     pub(crate) default_policy: bool,
+    /// What the engine compares, typed, as the response states them (a
+    /// handler's own `ETag` or `Last-Modified` header included).
+    pub(crate) validators: Validators,
 }
 
 impl DownloadResponse {
@@ -167,8 +165,8 @@ impl DownloadResponse {
             (Ok(name), Ok(value)) => {
                 self.headers.append(name, value);
             }
-            (Err(err), _) => tracing::warn!(%err, "ignored an invalid download header name"),
-            (_, Err(err)) => tracing::warn!(%err, "ignored an invalid download header value"),
+            (Err(err), _) => crate::report::ignored("download header name", &err),
+            (_, Err(err)) => crate::report::ignored("download header value", &err),
         }
         self
     }
@@ -177,7 +175,7 @@ impl DownloadResponse {
     /// through [`DownloadLayer`](crate::DownloadLayer), for handlers that
     /// capture [`Conditions`] themselves.
     pub fn respond_to(self, conditions: &Conditions) -> Response {
-        finish(self.into_response(), conditions)
+        crate::respond::finish(self.into_response(), conditions)
     }
 
     fn computed_content_type(&self) -> HeaderValue {
@@ -198,7 +196,7 @@ impl DownloadResponse {
             with_charset(mime, meta.charset.as_deref())
         };
         HeaderValue::from_str(&text).unwrap_or_else(|_| {
-            tracing::warn!(content_type = %text, "invalid content type, using application/octet-stream");
+            crate::report::ignored("content type, using application/octet-stream", &text);
             HeaderValue::from_static("application/octet-stream")
         })
     }
@@ -219,7 +217,7 @@ impl DownloadResponse {
                 Ok(value) => {
                     headers.insert(header::CONTENT_ENCODING, value);
                 }
-                Err(_) => tracing::warn!(encoding, "ignored an invalid content encoding"),
+                Err(_) => crate::report::ignored("content encoding", &encoding),
             }
         }
         if let Some(etag) = &meta.etag {
@@ -252,6 +250,7 @@ impl DownloadResponse {
 impl IntoResponse for DownloadResponse {
     fn into_response(self) -> Response {
         let content_type = self.computed_content_type();
+        let validators = stated_validators(&self.file.meta, &self.headers);
         let mut headers = self.representation_headers(&content_type);
         // The handler's own headers win.
         let mut last: Option<HeaderName> = None;
@@ -287,7 +286,7 @@ impl IntoResponse for DownloadResponse {
                 headers.insert(header::CACHE_CONTROL, value);
             }
             Err(_) => {
-                tracing::warn!(policy, "invalid Cache-Control, using the default");
+                crate::report::ignored("cache-control, using the default", &policy);
                 headers.insert(
                     header::CACHE_CONTROL,
                     HeaderValue::from_static(DEFAULT_CACHE_CONTROL),
@@ -324,6 +323,7 @@ impl IntoResponse for DownloadResponse {
                 content_type,
                 report,
                 default_policy,
+                validators,
             });
         } else if !has_body {
             let headers = response.headers_mut();
@@ -340,7 +340,23 @@ impl IntoResponse for DownloadResponse {
     }
 }
 
-fn file_body(
+/// The validators the answer states: the file model's, or the handler's
+/// own `ETag` / `Last-Modified` header when it set one (read once, here).
+fn stated_validators(meta: &FileMeta, handler_headers: &HeaderMap) -> Validators {
+    let mut validators = meta.validators();
+    if let Some(etag) = handler_headers.get(header::ETAG) {
+        validators.etag = etag.to_str().ok().and_then(ETag::parse);
+    }
+    if let Some(modified) = handler_headers.get(header::LAST_MODIFIED) {
+        validators.last_modified = modified
+            .to_str()
+            .ok()
+            .and_then(|v| httpdate::parse_http_date(v).ok());
+    }
+    validators
+}
+
+pub(crate) fn file_body(
     source: &Arc<dyn FileSource>,
     range: Option<ByteRange>,
     expected: Option<u64>,
@@ -419,7 +435,7 @@ pub(crate) fn http_date(time: SystemTime) -> HeaderValue {
 /// Headers that describe the body, dropped from answers without one.
 /// `Content-Length` stays: a 304 may state the length a 200 would have
 /// (RFC 9110 section 8.6), and the other answers set it to 0.
-fn strip_representation(headers: &mut HeaderMap) {
+pub(crate) fn strip_representation(headers: &mut HeaderMap) {
     for name in [
         header::CONTENT_TYPE,
         header::CONTENT_ENCODING,
@@ -428,220 +444,6 @@ fn strip_representation(headers: &mut HeaderMap) {
     ] {
         headers.remove(name);
     }
-}
-
-/// The validators as the response states them, so a handler's own `ETag`
-/// or `Last-Modified` header is what gets compared.
-fn response_validators(headers: &HeaderMap) -> Validators {
-    Validators {
-        etag: headers
-            .get(header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .and_then(ETag::parse),
-        last_modified: headers
-            .get(header::LAST_MODIFIED)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok()),
-    }
-}
-
-/// Answers `conditions` for a response made from a [`DownloadResponse`]:
-/// 304 or 412 for preconditions, 206 or 416 for ranges, headers only for
-/// `HEAD`. Any other response is returned unchanged.
-///
-/// [`DownloadLayer`](crate::DownloadLayer) calls this for every response;
-/// call it yourself only when you capture [`Conditions`] in a handler.
-pub fn finish(response: Response, conditions: &Conditions) -> Response {
-    finish_with_settings(response, conditions, &NO_HAND_OFF)
-}
-
-static NO_HAND_OFF: DownloadSettings = DownloadSettings {
-    backend: crate::offload::Backend::Development,
-    rules: Vec::new(),
-    cache_control: None,
-};
-
-/// [`finish`] with hand-off: after the preconditions (a 304 or 412 is
-/// still answered by the application), the first rule of `settings` that
-/// matches the file turns the response into a hand-off to the proxy;
-/// otherwise ranges are answered as usual.
-pub fn finish_with_settings(
-    mut response: Response,
-    conditions: &Conditions,
-    settings: &DownloadSettings,
-) -> Response {
-    let Some(pending) = response.extensions_mut().remove::<PendingDownload>() else {
-        return response;
-    };
-    if response.status() != StatusCode::OK {
-        return response;
-    }
-    if pending.default_policy {
-        if let Some(value) = settings
-            .cache_control
-            .as_deref()
-            .and_then(|p| HeaderValue::from_str(p).ok())
-        {
-            response.headers_mut().insert(header::CACHE_CONTROL, value);
-        }
-    }
-    let head = conditions.method() == Method::HEAD;
-    let meta = &pending.file.meta;
-    let source = &pending.file.source;
-    let decision = decide(
-        conditions,
-        &response_validators(response.headers()),
-        meta.size,
-        source.ranges(),
-    );
-    let name = meta.name.as_deref();
-    if !matches!(
-        decision,
-        Decision::NotModified | Decision::PreconditionFailed
-    ) && source.ranges()
-    {
-        if let Some(target) = settings.target(meta) {
-            pending.report.disarm();
-            report::emit("hand_off", 200, name, 0, true);
-            return hand_off(response, &target);
-        }
-    }
-    if decision != Decision::Full || head {
-        // The full body is replaced: the answer below reports instead.
-        pending.report.disarm();
-    }
-    let (mut parts, body) = response.into_parts();
-    let headers = &mut parts.headers;
-    let (body, outcome) = match decision {
-        Decision::Full => (body, "full"),
-        Decision::NotModified => {
-            parts.status = StatusCode::NOT_MODIFIED;
-            strip_representation(headers);
-            (Body::empty(), "not_modified")
-        }
-        Decision::PreconditionFailed => {
-            parts.status = StatusCode::PRECONDITION_FAILED;
-            strip_representation(headers);
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0u64));
-            (Body::empty(), "precondition_failed")
-        }
-        Decision::RangeNotSatisfiable => {
-            parts.status = StatusCode::RANGE_NOT_SATISFIABLE;
-            strip_representation(headers);
-            let length = meta.size.unwrap_or(0);
-            headers.insert(
-                header::CONTENT_RANGE,
-                header_value(format!("bytes */{length}")),
-            );
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0u64));
-            (Body::empty(), "range_not_satisfiable")
-        }
-        Decision::Partial(range) => {
-            let length = meta.size.unwrap_or(0);
-            parts.status = StatusCode::PARTIAL_CONTENT;
-            headers.insert(
-                header::CONTENT_RANGE,
-                header_value(range.content_range(length)),
-            );
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(range.len()));
-            let report = Report::new("partial", 206, name);
-            (
-                file_body(source, Some(range), Some(range.len()), report),
-                "partial",
-            )
-        }
-        Decision::MultiPart(ranges) => {
-            let length = meta.size.unwrap_or(0);
-            let boundary = boundary();
-            let segments =
-                multipart_segments(source, &ranges, length, &pending.content_type, &boundary);
-            let body = DownloadBody::new(segments);
-            let total = http_body::Body::size_hint(&body).exact().unwrap_or(0);
-            parts.status = StatusCode::PARTIAL_CONTENT;
-            headers.insert(
-                header::CONTENT_TYPE,
-                header_value(format!("multipart/byteranges; boundary={boundary}")),
-            );
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
-            let report = Report::new("multipart", 206, name);
-            (Body::new(body.with_report(report)), "multipart")
-        }
-    };
-    let body = if head {
-        report::emit("head", parts.status.as_u16(), name, 0, true);
-        head_body(&parts.headers)
-    } else {
-        if matches!(
-            outcome,
-            "not_modified" | "precondition_failed" | "range_not_satisfiable"
-        ) {
-            report::emit(outcome, parts.status.as_u16(), name, 0, true);
-        }
-        body
-    };
-    Response::from_parts(parts, body)
-}
-
-/// No body for `HEAD`. When the length is not known, the empty body must
-/// not claim an exact size either, or a `Content-Length: 0` gets added.
-fn head_body(headers: &HeaderMap) -> Body {
-    if headers.contains_key(header::CONTENT_LENGTH) {
-        Body::empty()
-    } else {
-        Body::from_stream(futures_util::stream::empty::<Result<Bytes, std::io::Error>>())
-    }
-}
-
-fn header_value(text: String) -> HeaderValue {
-    HeaderValue::try_from(text).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-fn multipart_segments(
-    source: &Arc<dyn FileSource>,
-    ranges: &[ByteRange],
-    length: u64,
-    content_type: &HeaderValue,
-    boundary: &str,
-) -> Vec<Segment> {
-    let mut segments = Vec::with_capacity(ranges.len() * 2 + 1);
-    for range in ranges {
-        let mut head = BytesMut::with_capacity(128);
-        head.put_slice(b"\r\n--");
-        head.put_slice(boundary.as_bytes());
-        head.put_slice(b"\r\nContent-Type: ");
-        head.put_slice(content_type.as_bytes());
-        head.put_slice(b"\r\nContent-Range: ");
-        head.put_slice(range.content_range(length).as_bytes());
-        head.put_slice(b"\r\n\r\n");
-        segments.push(Segment::Bytes(head.freeze()));
-        segments.push(Segment::File {
-            source: source.clone(),
-            range: Some(*range),
-            expected: Some(range.len()),
-        });
-    }
-    segments.push(Segment::Bytes(Bytes::from(format!(
-        "\r\n--{boundary}--\r\n"
-    ))));
-    segments
-}
-
-/// A multipart boundary unlikely to occur in any file: the time and a
-/// process-wide counter, mixed.
-fn boundary() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    // splitmix64: spreads the bits so consecutive boundaries look unrelated.
-    let mut x = nanos ^ count.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^= x >> 31;
-    format!("axum-download-{x:016x}{count:08x}")
 }
 
 #[cfg(test)]
@@ -668,11 +470,6 @@ mod tests {
             with_charset("text/plain; charset=ascii".into(), None),
             "text/plain; charset=ascii"
         );
-    }
-
-    #[test]
-    fn boundaries_differ() {
-        assert_ne!(boundary(), boundary());
     }
 
     #[test]

@@ -164,12 +164,7 @@ impl DownloadSettings {
             .iter()
             .find_map(|rule| rule.target(meta, self.backend));
         if target.is_none() && !self.rules.is_empty() {
-            tracing::debug!(
-                target: "axum_download",
-                url = meta.url.as_deref(),
-                path = ?meta.local_path,
-                "no hand-off rule matched; the application sends the file"
-            );
+            crate::report::no_rule_matched(meta.url.as_deref(), meta.local_path.as_deref());
         }
         target
     }
@@ -299,5 +294,84 @@ mod tests {
             Some(HandOff::Nginx { uri, .. }) => assert_eq!(uri, "/first/f.txt"),
             other => panic!("{other:?}"),
         }
+    }
+}
+
+/// [`DownloadSettings`] shared by [`DownloadLayer`](crate::DownloadLayer),
+/// the hand-off macros and your handlers, and replaceable while the server
+/// runs: every request sees one whole version, old or new.
+///
+/// Keep it in your application state and give the same handle to the
+/// layer; handlers read it with axum's `FromRef` conventions.
+///
+/// ```
+/// use axum::extract::{FromRef, State};
+/// use axum::{routing::get, Router};
+/// use axum_download::{Backend, DownloadLayer, DownloadSettings, SharedSettings};
+///
+/// #[derive(Clone)]
+/// struct AppState {
+///     downloads: SharedSettings,
+/// }
+///
+/// impl FromRef<AppState> for SharedSettings {
+///     fn from_ref(state: &AppState) -> Self {
+///         state.downloads.clone()
+///     }
+/// }
+///
+/// async fn backend(State(settings): State<SharedSettings>) -> String {
+///     settings.load().backend.to_string()
+/// }
+///
+/// let shared = SharedSettings::new(DownloadSettings::new(Backend::Development));
+/// let app: Router = Router::new()
+///     .route("/backend", get(backend))
+///     .layer(DownloadLayer::shared(shared.clone()))
+///     .with_state(AppState { downloads: shared.clone() });
+///
+/// // Later, e.g. on SIGHUP: the next requests use the new settings.
+/// let old = shared.replace(DownloadSettings::new(Backend::Nginx)).unwrap();
+/// assert_eq!(old.backend, Backend::Development);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SharedSettings(std::sync::Arc<std::sync::RwLock<std::sync::Arc<DownloadSettings>>>);
+
+impl SharedSettings {
+    /// Shares `settings` (validate them first, at start-up).
+    #[must_use]
+    pub fn new(settings: impl Into<std::sync::Arc<DownloadSettings>>) -> Self {
+        Self(std::sync::Arc::new(std::sync::RwLock::new(settings.into())))
+    }
+
+    /// The current settings.
+    #[must_use]
+    pub fn load(&self) -> std::sync::Arc<DownloadSettings> {
+        match self.0.read() {
+            Ok(current) => current.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Validates `settings` and, when they are valid, makes them the
+    /// current ones and returns the previous; invalid settings change
+    /// nothing.
+    pub fn replace(
+        &self,
+        settings: DownloadSettings,
+    ) -> Result<std::sync::Arc<DownloadSettings>, SettingsError> {
+        settings.validate()?;
+        let new = std::sync::Arc::new(settings);
+        let mut current = match self.0.write() {
+            Ok(current) => current,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        Ok(std::mem::replace(&mut *current, new))
+    }
+}
+
+impl From<DownloadSettings> for SharedSettings {
+    fn from(settings: DownloadSettings) -> Self {
+        Self::new(settings)
     }
 }

@@ -276,13 +276,7 @@ where
         match self.signer.verify_uri(request.uri()) {
             Ok(()) => Either::Left(self.inner.call(request)),
             Err(err) => {
-                tracing::info!(
-                    target: "axum_download",
-                    decision = "error",
-                    status = 403u16,
-                    reason = %err,
-                    "download refused"
-                );
+                crate::report::error(403, &err);
                 let response =
                     (StatusCode::FORBIDDEN, format!("Forbidden: {err}\n")).into_response();
                 Either::Right(futures_util::future::ready(Ok(response)))

@@ -95,8 +95,9 @@ const SENDFILE: &str = "assert_x_sendfile";
 
 /// What [`assert_download_response`] checks in a download response.
 ///
-/// The status is always checked (it must be `200 OK`); every other check
-/// runs only when its method was called.
+/// The status is always checked (`200 OK` unless [`status`](Self::status)
+/// says otherwise: 206, 304, 403...); every other check runs only when its
+/// method was called.
 ///
 /// ```
 /// use axum_download::test_util::ExpectedDownload;
@@ -116,12 +117,36 @@ pub struct ExpectedDownload {
     mime_prefix: Option<String>,
     body: Option<Bytes>,
     disposition: Option<Disposition>,
+    status: Option<StatusCode>,
 }
 
 impl ExpectedDownload {
     /// Expects a `200 OK` response and checks nothing else.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The status expected instead of `200 OK`.
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::test_util::{assert_download_response, ExpectedDownload};
+    /// use axum_download::DownloadError;
+    /// use http::StatusCode;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let response = DownloadError::forbidden("not yours").into_response();
+    /// assert_download_response(
+    ///     response,
+    ///     &ExpectedDownload::new().status(StatusCode::FORBIDDEN).body("Forbidden\n"),
+    /// )
+    /// .await;
+    /// # }
+    /// ```
+    pub fn status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status);
+        self
     }
 
     /// The file name the client sees, exactly (Unicode included).
@@ -207,7 +232,10 @@ pub fn assert_download_response(
     expected: &ExpectedDownload,
 ) -> impl Future<Output = ()> + Send + 'static {
     let caller = Location::caller();
-    check_status(DOWNLOAD, &response);
+    let status = expected.status.unwrap_or(StatusCode::OK);
+    if response.status() != status {
+        mismatch(DOWNLOAD, "status", status, response.status(), None);
+    }
     let headers = response.headers();
     if let Some(content_type) = &expected.content_type {
         check_content_type(DOWNLOAD, headers, content_type);

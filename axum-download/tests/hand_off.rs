@@ -567,3 +567,124 @@ async fn http_and_virtual_downloads_are_never_handed_off() {
         assert_eq!(body(response).await.len(), 3, "{uri}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Settings in app state, replaced while serving.
+// ---------------------------------------------------------------------------
+
+mod shared_settings {
+    use axum::body::Body;
+    use axum::routing::get;
+    use axum::Router;
+    use axum_download::{
+        x_accel, Backend, DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, Rule,
+        SharedSettings, VirtualDownload,
+    };
+    use http::{Request, StatusCode};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    fn root() -> &'static std::path::Path {
+        static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+        DIR.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("a.txt"), "a file\n").unwrap();
+            dir
+        })
+        .path()
+    }
+
+    #[x_accel(destination_url = "/x-accel/")]
+    async fn handed_off() -> Result<DownloadResponse, DownloadError> {
+        axum_download::PathDownload::from_root(root(), "a.txt").await
+    }
+
+    async fn plain() -> Result<DownloadResponse, DownloadError> {
+        axum_download::PathDownload::from_root(root(), "a.txt").await
+    }
+
+    fn app(layer: Option<DownloadLayer>) -> Router {
+        let router = Router::new()
+            .route("/macro", get(handed_off))
+            .route("/plain", get(plain))
+            .route(
+                "/memory",
+                get(|| async { VirtualDownload::text("m.txt", "m") }),
+            );
+        match layer {
+            Some(layer) => router.layer(layer),
+            None => router,
+        }
+    }
+
+    async fn get_answer(app: &Router, uri: &str) -> (StatusCode, Option<String>, Vec<u8>) {
+        let response = app
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let accel = response
+            .headers()
+            .get("x-accel-redirect")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        (status, accel, body)
+    }
+
+    #[tokio::test]
+    async fn replacing_shared_settings_changes_hand_off_at_once() {
+        let shared = SharedSettings::new(DownloadSettings::new(Backend::Development));
+        let app = app(Some(DownloadLayer::shared(shared.clone())));
+        let (_, accel, body) = get_answer(&app, "/plain").await;
+        assert_eq!((accel, body), (None, b"a file\n".to_vec()));
+        shared
+            .replace(
+                DownloadSettings::new(Backend::Nginx)
+                    .rule(Rule::nginx("/x-accel/").catch_all(true)),
+            )
+            .unwrap();
+        let (_, accel, body) = get_answer(&app, "/plain").await;
+        assert_eq!(accel.as_deref(), Some("/x-accel/a.txt"));
+        assert!(body.is_empty());
+    }
+
+    #[tokio::test]
+    async fn invalid_replacement_keeps_the_old_settings() {
+        let shared = SharedSettings::new(
+            DownloadSettings::new(Backend::Nginx).rule(Rule::nginx("/x-accel/").catch_all(true)),
+        );
+        let invalid = DownloadSettings::new(Backend::Nginx).rule(Rule::nginx("x-accel"));
+        assert!(shared.replace(invalid).is_err());
+        let app = app(Some(DownloadLayer::shared(shared)));
+        let (_, accel, _) = get_answer(&app, "/plain").await;
+        assert_eq!(accel.as_deref(), Some("/x-accel/a.txt"));
+    }
+
+    #[tokio::test]
+    async fn macros_follow_a_development_backend_in_the_app_settings() {
+        // The app says: no proxy here. The `#[x_accel]` handler streams.
+        let layer = DownloadLayer::with_settings(DownloadSettings::new(Backend::Development));
+        let (status, accel, body) = get_answer(&app(Some(layer)), "/macro").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!((accel, body), (None, b"a file\n".to_vec()));
+    }
+
+    #[tokio::test]
+    async fn macros_hand_off_without_app_settings() {
+        for app in [app(None), app(Some(DownloadLayer::new()))] {
+            let (_, accel, body) = get_answer(&app, "/macro").await;
+            assert_eq!(accel.as_deref(), Some("/x-accel/a.txt"));
+            assert!(body.is_empty());
+        }
+        let layer = DownloadLayer::with_settings(DownloadSettings::new(Backend::Nginx));
+        let (_, accel, _) = get_answer(&app(Some(layer)), "/macro").await;
+        assert_eq!(accel.as_deref(), Some("/x-accel/a.txt"));
+    }
+}

@@ -231,3 +231,52 @@ async fn abandoned_download_reports_partial_bytes_as_incomplete() {
     assert_eq!(event["complete"], "false");
     assert_eq!(event["bytes_sent"], first.len().to_string());
 }
+
+/// Through a real server (hyper stops polling a body once it has sent the
+/// announced `Content-Length`), a download that sent every byte is logged
+/// complete, at info level.
+#[test]
+fn complete_download_through_a_real_server_is_logged_complete() {
+    let capture = Capture::default();
+    let dir = media();
+    let root = dir.path().to_path_buf();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _guard = tracing::subscriber::set_default(capture.clone());
+    let seen = capture.clone();
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = app(root, DownloadSettings::new(Backend::Development));
+        tokio::spawn(axum_download::serve(
+            listener,
+            app,
+            axum_download::ServerLimits::default(),
+            std::future::pending(),
+        ));
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(
+            &mut stream,
+            b"GET /big.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let mut answer = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer)
+            .await
+            .unwrap();
+        assert!(answer.len() > 1 << 20);
+        // The event is emitted when the server drops the body.
+        for _ in 0..50 {
+            if !seen.0.lock().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    });
+    let events = capture.0.lock().unwrap().clone();
+    check(&events, "full", "200", &(1u64 << 20).to_string());
+    assert_eq!(one(&events)["complete"], "true", "{events:?}");
+}

@@ -78,6 +78,23 @@ async fn upstream(seen: Seen) -> String {
             })
         };
         let mut builder = Response::builder();
+        if path == "/dribble" {
+            // One byte every 200 ms, 100 bytes announced.
+            let bytes = futures_util::stream::unfold(0, |i| async move {
+                if i == 100 {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Some((
+                    Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"x")),
+                    i + 1,
+                ))
+            });
+            return builder
+                .header(header::CONTENT_LENGTH, 100)
+                .body(Body::from_stream(bytes))
+                .unwrap();
+        }
         // `/x/go/rest` redirects to `/rest`; `.../self` to itself.
         let scripted = path
             .split_once("/go/")
@@ -658,4 +675,68 @@ async fn error_bodies_show_no_paths() {
         "/srv/secret/root/file.txt is missing",
     ));
     assert_eq!(text(response).await, "Not Found\n");
+}
+
+// ---------------------------------------------------------------------------
+// A relay is bounded (issue "bounded under slow, stuck and hostile peers").
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn dribbling_upstream_is_cut_at_the_deadline() {
+    let seen = Seen::default();
+    let base = upstream(seen).await;
+    let started = std::time::Instant::now();
+    let response = HttpDownload::new(format!("{base}/dribble"))
+        .timeout(Duration::from_millis(500))
+        .deadline(Duration::from_secs(1))
+        .await
+        .unwrap()
+        .into_response_for_test();
+    let result = response.into_body().collect().await;
+    assert!(result.is_err(), "the dribbled body looked complete");
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(3), "cut after {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(900),
+        "cut after {elapsed:?}"
+    );
+}
+
+#[tokio::test]
+async fn head_is_sent_upstream_as_head() {
+    let seen = Seen::default();
+    let base = upstream(seen.clone()).await;
+    let app = relay_app(format!("{base}/files"), 0);
+    let request = http::Request::head("/http/a.txt")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(seen.last().0, Method::HEAD);
+    assert_eq!(text(response).await, "");
+}
+
+#[tokio::test]
+async fn ranges_beyond_the_local_limits_are_not_forwarded() {
+    let seen = Seen::default();
+    let base = upstream(seen.clone()).await;
+    let app = relay_app(format!("{base}/files"), 0);
+    let many: Vec<String> = (0..5000).map(|i| format!("{}-{}", i * 2, i * 2)).collect();
+    let range = format!("bytes={}", many.join(","));
+    let response = call(
+        app.clone(),
+        "/http/a.txt",
+        &[("range", &range), ("if-range", "\"x\"")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, _, headers) = seen.last();
+    assert!(
+        !headers.contains_key("range"),
+        "5,000 range specifiers went upstream"
+    );
+    assert!(!headers.contains_key("if-range"));
+    let response = call(app, "/http/a.txt", &[("range", "bytes=0-3")]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(seen.last().2.get("range").unwrap(), "bytes=0-3");
 }

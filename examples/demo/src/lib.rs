@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! cargo run --release -p demo -- [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] [--settings FILE]
-//!     [--cache-dir DIR] [--cache-size BYTES]
+//!                                 [--static-root DIR] [--manifest FILE] [--cache-dir DIR] [--cache-size BYTES]
+//! cargo run --release -p demo -- collectstatic --source DIR --static-root OUT [--manifest FILE] [--lenient]
 //! ```
 
 use std::net::SocketAddr;
@@ -19,8 +20,8 @@ use axum::Router;
 use axum_download::{
     x_accel, x_sendfile, Backend, Conditions, DownloadError, DownloadLayer, DownloadName,
     DownloadObject, DownloadResponse, DownloadSettings, FileSystemStorage, Healthcheck,
-    HttpDownload, ObjectDownload, ObjectFile, PathDownload, Rule, SignatureLayer, SignedStorage,
-    Storage, StorageDownload, UrlSigner, VirtualDownload,
+    HttpDownload, ObjectDownload, ObjectFile, PathDownload, Rule, SharedSettings, SignatureLayer,
+    SignedStorage, Storage, StorageDownload, UrlSigner, VirtualDownload,
 };
 use bytes::Bytes;
 use serde::Deserialize;
@@ -28,6 +29,7 @@ use serde::Deserialize;
 mod archive;
 mod cache;
 mod rfc3339;
+pub mod static_files;
 
 /// What the demo serves, from its command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +46,11 @@ pub struct Config {
     pub cache_dir: Option<PathBuf>,
     /// The most bytes `/cached/` keeps.
     pub cache_size: u64,
+    /// A collected static root; `None` means the shipped assets, collected
+    /// at start-up.
+    pub static_root: Option<PathBuf>,
+    /// The manifest, when not `STATIC_ROOT/staticfiles.json`.
+    pub manifest: Option<PathBuf>,
 }
 
 /// The settings used without `--settings`: `/optimized/` downloads (URLs
@@ -59,7 +66,8 @@ pub fn default_media_root() -> PathBuf {
 }
 
 const USAGE: &str = "usage: demo [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] \
-     [--settings FILE] [--cache-dir DIR] [--cache-size BYTES]";
+     [--settings FILE] [--static-root DIR] [--manifest FILE] [--cache-dir DIR] [--cache-size BYTES] \
+     | demo collectstatic --help";
 
 impl Config {
     /// Parses the command line (without the program name).
@@ -74,6 +82,8 @@ impl Config {
             settings: None,
             cache_dir: None,
             cache_size: axum_download::DEFAULT_CACHE_SIZE,
+            static_root: None,
+            manifest: None,
         };
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -101,6 +111,8 @@ impl Config {
                 "--settings" => config.settings = Some(PathBuf::from(value()?)),
                 "--cache-dir" => config.cache_dir = Some(PathBuf::from(value()?)),
                 "--cache-size" => config.cache_size = cache::parse_size(&value()?)?,
+                "--static-root" => config.static_root = Some(PathBuf::from(value()?)),
+                "--manifest" => config.manifest = Some(PathBuf::from(value()?)),
                 "--upstream" => {
                     let url = value()?;
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -173,7 +185,7 @@ struct AppState {
     media_root: Arc<PathBuf>,
     storage: Arc<dyn Storage>,
     optimized: Arc<dyn Storage>,
-    settings: Arc<DownloadSettings>,
+    settings: SharedSettings,
     healthcheck: Arc<Healthcheck>,
     signer: UrlSigner,
     signed: Arc<dyn Storage>,
@@ -186,13 +198,14 @@ struct AppState {
 pub struct Prepared {
     state: AppState,
     cache: Option<cache::CachedFiles>,
+    statics: static_files::Statics,
 }
 
 impl std::fmt::Debug for Prepared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Prepared")
             .field("media_root", &self.state.media_root)
-            .field("settings", &self.state.settings)
+            .field("settings", &self.state.settings.load())
             .finish_non_exhaustive()
     }
 }
@@ -233,12 +246,14 @@ impl Prepared {
             .upstream
             .clone()
             .unwrap_or_else(|| format!("http://{local_addr}/path"));
+        let statics = static_files::Statics::prepare(config)?;
         Ok(Self {
+            statics,
             state: AppState {
                 media_root: Arc::new(root.clone()),
                 storage,
                 optimized: optimized.clone(),
-                settings: Arc::new(settings),
+                settings: SharedSettings::new(settings),
                 healthcheck: Arc::new(Healthcheck::new(
                     optimized.clone(),
                     HEALTHCHECK_FILE,
@@ -253,9 +268,15 @@ impl Prepared {
         })
     }
 
+    /// The settings the router's layer reads at each request: replace them
+    /// to change the rules while serving (the demo does on SIGHUP).
+    pub fn settings(&self) -> SharedSettings {
+        self.state.settings.clone()
+    }
+
     /// The demo's router.
     pub fn router(self) -> Router {
-        let layer = DownloadLayer::with_settings(self.state.settings.clone());
+        let layer = DownloadLayer::shared(self.state.settings.clone());
         Router::new()
             .route("/path/{*name}", get(path_download))
             .route("/inline/{*name}", get(inline_download))
@@ -278,6 +299,7 @@ impl Prepared {
             .route("/cached/{*name}", cache::route(self.cache))
             .layer(layer)
             .with_state(self.state)
+            .merge(self.statics.router())
     }
 }
 
@@ -507,6 +529,32 @@ async fn virtual_stream(Query(query): Query<StreamQuery>) -> DownloadResponse {
         Ok::<Bytes, std::convert::Infallible>(pattern.slice(..len))
     }));
     VirtualDownload::stream("stream.bin", chunks)
+}
+
+/// Re-reads the `--settings` file into `shared`: one line saying what
+/// changed, or why the old settings stay.
+pub fn reload_settings(config: &Config, shared: &SharedSettings) -> String {
+    let Some(path) = &config.settings else {
+        return "settings: no --settings file, nothing to reload".to_owned();
+    };
+    let loaded = match DownloadSettings::from_file(path) {
+        Ok(loaded) => loaded,
+        Err(err) => return format!("settings: reload failed, keeping the old ones: {err}"),
+    };
+    let summary =
+        |s: &DownloadSettings| format!("backend {}, {} rule(s)", s.backend, s.rules.len());
+    let new = summary(&loaded);
+    match shared.replace(loaded) {
+        Ok(old) if *old == *shared.load() => {
+            format!("settings: reloaded {}, unchanged ({new})", path.display())
+        }
+        Ok(old) => format!(
+            "settings: reloaded {}: {} -> {new}",
+            path.display(),
+            summary(&old)
+        ),
+        Err(err) => format!("settings: reload failed, keeping the old ones: {err}"),
+    }
 }
 
 #[cfg(test)]

@@ -1378,3 +1378,52 @@ async fn signed_refuses_missing_tampered_other_path_and_expired() {
     // The good one still works.
     assert_eq!(get(&client, &url).await.body, HELLO);
 }
+
+// ---------------------------------------------------------------------------
+// Settings reloaded on SIGHUP
+// ---------------------------------------------------------------------------
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sighup_reloads_settings_and_keeps_them_when_invalid() {
+    let media = Media::new();
+    let settings = media.dir.path().join("settings.json");
+    let nginx = r#"{"backend": "nginx", "rules": [{"source_url": "/media/optimized/", "destination_url": "/x-accel/"}]}"#;
+    std::fs::write(&settings, nginx).unwrap();
+    let demo = Demo::start([
+        OsStr::new("--media-root"),
+        media.root().as_os_str(),
+        OsStr::new("--settings"),
+        settings.as_os_str(),
+    ]);
+    let url = demo.url("/optimized/hello-world.txt");
+    let handed_off = |reply: &Reply| reply.header("x-accel-redirect").is_some();
+    assert!(handed_off(&get(&client(), &url).await));
+
+    let hangup = |demo: &Demo| {
+        let status = Command::new("kill")
+            .arg("-HUP")
+            .arg(demo.child.id().to_string())
+            .status()
+            .expect("kill (procps) must be installed");
+        assert!(status.success());
+    };
+    std::fs::write(&settings, r#"{"backend": "development"}"#).unwrap();
+    hangup(&demo);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut reply = get(&client(), &url).await;
+    while handed_off(&reply) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        reply = get(&client(), &url).await;
+    }
+    assert!(!handed_off(&reply), "still handed off after SIGHUP");
+    assert_eq!(reply.body, HELLO);
+
+    // An invalid file: the running settings stay.
+    std::fs::write(&settings, r#"{"rules": [{"source_dir": "relative"}]}"#).unwrap();
+    hangup(&demo);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let reply = get(&client(), &url).await;
+    assert!(!handed_off(&reply));
+    assert_eq!(reply.body, HELLO);
+}
