@@ -179,7 +179,6 @@ fn check_with_readers(bytes: &[u8], expected: &BTreeMap<String, Vec<u8>>) {
     );
     assert!(text.contains("No errors detected"), "{text}");
 
-    require("python3", "python3");
     let script = r#"
 import hashlib, json, sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as z:
@@ -191,18 +190,8 @@ with zipfile.ZipFile(sys.argv[1]) as z:
         out.append([info.filename, info.file_size, z.read(info).hex(), list(info.date_time)])
 print(json.dumps(out))
 "#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python zipfile: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listed: Vec<(String, u64, String, Vec<u32>)> = serde_json::from_slice(&out.stdout).unwrap();
+    let listed: Vec<(String, u64, String, Vec<u32>)> =
+        serde_json::from_str(&python(script, &path)).unwrap();
     let names: Vec<&str> = listed.iter().map(|e| e.0.as_str()).collect();
     let want: Vec<&str> = expected.keys().map(String::as_str).collect();
     assert_eq!(names, want, "sorted names");
@@ -226,6 +215,24 @@ print(json.dumps(out))
         file.read_to_end(&mut got).unwrap();
         assert_eq!(&got, want, "{name}");
     }
+}
+
+/// Runs a Python `script` on `path` (as `sys.argv[1]`): it must succeed.
+/// Returns what it printed.
+fn python(script: &str, path: &Path) -> String {
+    require("python3", "python3");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python zipfile: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn hex_of(bytes: &[u8]) -> String {
@@ -275,17 +282,9 @@ fn check_with_readers_without_unzip(bytes: &[u8]) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("empty.zip");
     std::fs::write(&path, bytes).unwrap();
-    require("python3", "python3");
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg("import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.namelist() == []")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    python(
+        "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.namelist() == []",
+        &path,
     );
 }
 
@@ -684,19 +683,10 @@ async fn a_sparse_entry_past_4_gib_uses_zip64() {
     std::os::unix::fs::FileExt::write_all_at(&out, &head, 0).unwrap();
     std::os::unix::fs::FileExt::write_all_at(&out, &tail, len - tail_len).unwrap();
     drop(out);
-    require("python3", "python3");
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg("import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print([(i.filename, i.file_size, i.header_offset) for i in z.infolist()]); assert z.read('z.txt') == b'after the big one\\n'")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let listing = python(
+        "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print([(i.filename, i.file_size, i.header_offset) for i in z.infolist()]); assert z.read('z.txt') == b'after the big one\\n'",
+        &path,
     );
-    let listing = String::from_utf8_lossy(&out.stdout);
     assert!(
         listing.contains(&format!("('sparse.bin', {big_len}, 0)")),
         "{listing}"
