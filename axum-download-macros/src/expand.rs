@@ -1,5 +1,5 @@
 //! Expansion: the handler is wrapped so its response goes through
-//! `axum_download::finish_with_settings` with the attribute's one rule.
+//! `axum_download::rfc9110::finish_with_settings` with the attribute's one rule.
 //! On an invalid attribute the handler is emitted unchanged beside the
 //! error, so the user sees that one error and not a cascade.
 
@@ -86,21 +86,17 @@ fn wrap(kind: Kind, args: &Args, function: &ItemFn) -> syn::Result<TokenStream> 
     Ok(quote! {
         #(#attrs)*
         #vis async fn #name #generics (
-            #conditions: ::axum_download::Conditions,
+            #conditions: ::axum_download::__private::Conditions,
             __axum_download_layer: ::axum_download::__private::LayerSettings,
             #(#outer_params),*
         ) -> ::axum_download::__private::Response #where_clause {
             async fn __axum_download_handler #generics (#(#inner_params),*) -> #output #where_clause #body
-            static __AXUM_DOWNLOAD_SETTINGS: ::std::sync::LazyLock<::axum_download::DownloadSettings> =
+            static __AXUM_DOWNLOAD_SETTINGS: ::std::sync::LazyLock<::axum_download::__private::DownloadSettings> =
                 ::std::sync::LazyLock::new(|| #settings);
             let response = ::axum_download::__private::IntoResponse::into_response(
-                ::axum_download::__private::scope(
-                    &#conditions,
-                    __axum_download_handler(#(#forwarded),*),
-                )
-                .await,
+                __axum_download_handler(#(#forwarded),*).await,
             );
-            ::axum_download::finish_with_settings(
+            ::axum_download::__private::finish_with_settings(
                 response,
                 &#conditions,
                 __axum_download_layer.for_macro(&__AXUM_DOWNLOAD_SETTINGS),
@@ -117,9 +113,9 @@ fn settings_tokens(kind: Kind, args: &Args) -> TokenStream {
                 .as_ref()
                 .map(syn::LitStr::value)
                 .unwrap_or_default();
-            quote!(::axum_download::Rule::nginx(#destination))
+            quote!(::axum_download::__private::Rule::nginx(#destination))
         }
-        Kind::XSendfile => quote!(::axum_download::Rule::x_sendfile()),
+        Kind::XSendfile => quote!(::axum_download::__private::Rule::x_sendfile()),
     };
     if args.source_url.is_none() && args.source_dir.is_none() {
         // The handler is the rule's source: every file it returns.
@@ -140,22 +136,24 @@ fn settings_tokens(kind: Kind, args: &Args) -> TokenStream {
     if let Some(expires) = &args.expires {
         let value = match expires {
             NumberOrOff::Number(n) => {
-                quote!(::axum_download::Expires::After(::std::time::Duration::from_secs(#n)))
+                quote!(::axum_download::__private::Expires::After(::std::time::Duration::from_secs(#n)))
             }
-            NumberOrOff::Off => quote!(::axum_download::Expires::Off),
+            NumberOrOff::Off => quote!(::axum_download::__private::Expires::Off),
         };
         rule = quote!(#rule.expires(#value));
     }
     if let Some(rate) = &args.limit_rate {
         let value = match rate {
-            NumberOrOff::Number(n) => quote!(::axum_download::LimitRate::BytesPerSecond(#n)),
-            NumberOrOff::Off => quote!(::axum_download::LimitRate::Off),
+            NumberOrOff::Number(n) => {
+                quote!(::axum_download::__private::LimitRate::BytesPerSecond(#n))
+            }
+            NumberOrOff::Off => quote!(::axum_download::__private::LimitRate::Off),
         };
         rule = quote!(#rule.limit_rate(#value));
     }
     let backend = match kind {
-        Kind::XAccel => quote!(::axum_download::Backend::Nginx),
-        Kind::XSendfile => quote!(::axum_download::Backend::XSendfile),
+        Kind::XAccel => quote!(::axum_download::__private::Backend::Nginx),
+        Kind::XSendfile => quote!(::axum_download::__private::Backend::XSendfile),
     };
-    quote!(::axum_download::DownloadSettings::new(#backend).rule(#rule))
+    quote!(::axum_download::__private::DownloadSettings::new(#backend).rule(#rule))
 }

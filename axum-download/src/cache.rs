@@ -162,7 +162,7 @@ impl RemoteCacheBuilder {
     }
 
     /// How long to wait for the upstream's headers and then for each chunk
-    /// of its body (default [`DEFAULT_UPSTREAM_TIMEOUT`](crate::DEFAULT_UPSTREAM_TIMEOUT)).
+    /// of its body (default [`DEFAULT_UPSTREAM_TIMEOUT`]).
     ///
     /// ```
     /// let builder = axum_download::RemoteCache::builder("cache")
@@ -174,7 +174,7 @@ impl RemoteCacheBuilder {
     }
 
     /// How long one fetch may last in all (default
-    /// [`DEFAULT_UPSTREAM_DEADLINE`](crate::DEFAULT_UPSTREAM_DEADLINE)).
+    /// [`DEFAULT_UPSTREAM_DEADLINE`]).
     ///
     /// ```
     /// let builder = axum_download::RemoteCache::builder("cache")
@@ -325,7 +325,7 @@ impl RemoteCache {
     ///
     /// ```no_run
     /// # fn run(cache: axum_download::RemoteCache) {
-    /// let rule = axum_download::Rule::nginx("/x-accel/cache/").source_dir(cache.dir());
+    /// let rule = axum_download::offload::Rule::nginx("/x-accel/cache/").source_dir(cache.dir());
     /// # }
     /// ```
     #[must_use]

@@ -221,6 +221,7 @@ impl Conditions {
 
 /// The engine's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Decision {
     /// 200: the whole representation.
     Full,
@@ -245,7 +246,8 @@ pub enum Decision {
 /// (304 for GET and HEAD, 412 otherwise); then `If-Range` and `Range` for GET.
 ///
 /// ```
-/// use axum_download::{decide, Conditions, Decision, ETag, Validators};
+/// use axum_download::{Conditions};
+/// use axum_download::rfc9110::{decide, Decision, ETag, Validators};
 /// use http::{HeaderMap, Method};
 ///
 /// let mut headers = HeaderMap::new();

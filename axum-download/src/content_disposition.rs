@@ -49,7 +49,7 @@ const ATTR_CHAR_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
 /// With no name (or an empty one) the value is the bare disposition type.
 ///
 /// ```
-/// use axum_download::{content_disposition, Disposition};
+/// use axum_download::rfc9110::{content_disposition, Disposition};
 ///
 /// assert_eq!(
 ///     content_disposition(Disposition::Attachment, Some("espace é.txt")),

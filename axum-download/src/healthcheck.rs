@@ -28,7 +28,8 @@ const MAX_HEALTHCHECK_BYTES: usize = 1 << 20;
 /// ```
 /// use std::sync::Arc;
 /// use axum::{routing::get, Router};
-/// use axum_download::{FileSystemStorage, Healthcheck};
+/// use axum_download::{FileSystemStorage};
+/// use axum_download::healthcheck::Healthcheck;
 ///
 /// let storage = Arc::new(FileSystemStorage::new("/srv/media").base_url("/media/"));
 /// let check = Arc::new(Healthcheck::new(storage, "healthcheck.txt", "ok\n"));

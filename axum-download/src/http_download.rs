@@ -15,7 +15,7 @@ use crate::content_disposition;
 use crate::error::DownloadError;
 use crate::file::{ByteStream, DownloadFile, FileMeta, OnceSource};
 use crate::response::DownloadResponse;
-use crate::storage::encode_path;
+use crate::url_path::encode_path;
 
 /// How long to wait for the upstream's response headers, and then for each
 /// chunk of its body, unless [`HttpDownload::timeout`] says otherwise.

@@ -12,7 +12,6 @@ use axum::response::Response;
 use http::request::Parts;
 use http::Request;
 use pin_project_lite::pin_project;
-use tokio::task::futures::TaskLocalFuture;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -121,39 +120,18 @@ where
                 .insert(LayerSettings(Some(settings.clone())));
         }
         ResponseFuture {
-            inner: scope(&conditions, self.inner.call(request)),
+            inner: self.inner.call(request),
             conditions: Some(conditions),
             settings,
         }
     }
 }
 
-tokio::task_local! {
-    /// Whether the request being handled is a plain `GET`: no conditional
-    /// or range header, so the whole file will be sent.
-    static PLAIN_GET: bool;
-}
-
-/// Whether the current request (as [`DownloadLayer`] or a hand-off macro
-/// saw it) is a plain `GET`; `false` when unknown. Small files are then read
-/// with their metadata, in one trip to the blocking pool: a `HEAD`, a
-/// conditional or a range request still never reads them early.
-pub(crate) fn plain_get() -> bool {
-    PLAIN_GET.try_with(|plain| *plain).unwrap_or(false)
-}
-
-/// Runs `future` (a handler) knowing whether its request is a plain `GET`.
-#[doc(hidden)]
-pub fn scope<F: Future>(conditions: &Conditions, future: F) -> TaskLocalFuture<bool, F> {
-    let plain = conditions.method() == http::Method::GET && conditions.is_unconditional();
-    PLAIN_GET.scope(plain, future)
-}
-
 pin_project! {
     /// The response future of [`DownloadService`].
     pub struct ResponseFuture<F> {
         #[pin]
-        inner: TaskLocalFuture<bool, F>,
+        inner: F,
         conditions: Option<Conditions>,
         settings: Arc<DownloadSettings>,
     }

@@ -17,7 +17,7 @@
 //! `Content-Disposition` (ASCII fallback plus RFC 8187 `filename*`), `ETag`,
 //! `Last-Modified` and `Accept-Ranges`. Behind [`DownloadLayer`] it also
 //! answers conditional requests (304, 412), ranges (206, multipart, 416) and
-//! `HEAD`, all decided by one RFC 9110 engine ([`decide`]). Files stream in
+//! `HEAD`, all decided by one RFC 9110 engine ([`rfc9110::decide`]). Files stream in
 //! bounded chunks read on the blocking pool, and a 304, a `HEAD` or an error
 //! never opens the file.
 //!
@@ -66,22 +66,22 @@ macro_rules! resolve_on_await {
     };
 }
 
-mod archive;
+pub mod archive;
 mod body;
 #[cfg(feature = "http-download")]
-mod cache;
+pub mod cache;
 mod conditional;
 mod content_disposition;
 mod error;
 mod extract;
-mod file;
+pub mod file;
 mod fs;
-mod healthcheck;
+pub mod healthcheck;
 #[cfg(feature = "http-download")]
-mod http_download;
-mod layer;
+pub mod http_download;
+pub mod layer;
 mod object_download;
-mod offload;
+pub mod offload;
 mod path_download;
 mod report;
 mod respond;
@@ -89,45 +89,60 @@ mod response;
 #[cfg(feature = "serve")]
 mod serve;
 mod settings;
-mod signature;
+pub mod signature;
 #[cfg(feature = "static-files")]
 pub mod static_files;
-mod storage;
+pub mod storage;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+mod url_path;
 mod virtual_download;
 mod zip_format;
 
-pub use archive::{ArchiveDownload, DEFAULT_MAX_ARCHIVE_ENTRIES};
+pub mod rfc9110 {
+    //! The RFC 9110 engine every download and static file goes through:
+    //! preconditions (`If-Match`, `If-Unmodified-Since`, `If-None-Match`,
+    //! `If-Modified-Since`, in the RFC's order), `If-Range` and `Range`
+    //! (single and multipart), as one pure function, [`decide`], and
+    //! [`finish`], which turns a download response and a request's
+    //! [`Conditions`] into the final answer. Handlers rarely need more than
+    //! [`DownloadLayer`](crate::DownloadLayer) or
+    //! [`DownloadResponse::respond_to`](crate::DownloadResponse::respond_to).
+    //!
+    //! ```
+    //! use axum_download::rfc9110::{decide, Conditions, Decision, ETag, Validators};
+    //! use http::{HeaderMap, Method};
+    //!
+    //! let mut headers = HeaderMap::new();
+    //! headers.insert("if-none-match", "\"v1\"".parse().unwrap());
+    //! let conditions = Conditions::new(&Method::GET, &headers);
+    //! let validators = Validators { etag: Some(ETag::strong("v1")), last_modified: None };
+    //! assert_eq!(decide(&conditions, &validators, Some(10), true), Decision::NotModified);
+    //! ```
+    pub use crate::conditional::{
+        decide, ByteRange, Conditions, Decision, ETag, Validators, MAX_RANGES, MAX_RANGE_SPECS,
+    };
+    pub use crate::content_disposition::{content_disposition, Disposition};
+    pub use crate::respond::{finish, finish_with_settings};
+}
+
+pub use archive::ArchiveDownload;
 pub use axum_download_macros::{x_accel, x_sendfile};
 #[cfg(feature = "http-download")]
-pub use cache::{CachedDownload, RemoteCache, RemoteCacheBuilder, DEFAULT_CACHE_SIZE};
-pub use conditional::{
-    decide, ByteRange, Conditions, Decision, ETag, Validators, MAX_RANGES, MAX_RANGE_SPECS,
-};
-pub use content_disposition::{content_disposition, Disposition};
+pub use cache::RemoteCache;
+pub use conditional::Conditions;
 pub use error::DownloadError;
 pub use extract::DownloadName;
-pub use file::{ByteStream, DownloadFile, FileMeta, FileSource};
-pub use healthcheck::{Healthcheck, HealthcheckError};
 #[cfg(feature = "http-download")]
-pub use http_download::{HttpDownload, DEFAULT_UPSTREAM_DEADLINE, DEFAULT_UPSTREAM_TIMEOUT};
-pub use layer::{DownloadLayer, DownloadService, ResponseFuture};
+pub use http_download::HttpDownload;
+pub use layer::DownloadLayer;
 pub use object_download::{DownloadObject, ObjectDownload, ObjectFile};
-pub use offload::{
-    hand_off, Backend, Expires, HandOff, LimitRate, Rule, RuleError, X_ACCEL_BUFFERING,
-    X_ACCEL_CHARSET, X_ACCEL_EXPIRES, X_ACCEL_LIMIT_RATE, X_ACCEL_REDIRECT, X_SENDFILE,
-};
 pub use path_download::PathDownload;
-pub use respond::{finish, finish_with_settings};
 pub use response::{DownloadResponse, DEFAULT_CACHE_CONTROL};
 #[cfg(feature = "serve")]
 pub use serve::{serve, ServerLimits};
 pub use settings::{DownloadSettings, SettingsError, SharedSettings};
-pub use signature::{
-    SignatureError, SignatureLayer, SignatureService, SignedStorage, UrlSigner, SIGNATURE_PARAM,
-};
-pub use storage::{encode_path, FileSystemStorage, Storage, StorageDownload};
+pub use storage::{FileSystemStorage, Storage, StorageDownload};
 pub use virtual_download::VirtualDownload;
 
 /// The README's Rust examples, compiled and run as doc tests.
@@ -138,6 +153,10 @@ struct ReadmeExamples;
 #[doc(hidden)]
 pub mod __private {
     //! What the macros' expansions name; not a public API.
-    pub use crate::layer::{scope, LayerSettings};
+    pub use crate::conditional::Conditions;
+    pub use crate::layer::LayerSettings;
+    pub use crate::offload::{Backend, Expires, LimitRate, Rule};
+    pub use crate::respond::finish_with_settings;
+    pub use crate::settings::DownloadSettings;
     pub use axum::response::{IntoResponse, Response};
 }

@@ -21,6 +21,18 @@ use crate::report::{self, Report};
 use crate::response::{file_body, strip_representation, PendingDownload};
 use crate::settings::DownloadSettings;
 
+impl crate::response::DownloadResponse {
+    /// The answer to a request with these `conditions`: the same as going
+    /// through [`DownloadLayer`](crate::DownloadLayer), for handlers that
+    /// capture [`Conditions`] themselves.
+    pub fn respond_to(self, conditions: &Conditions) -> Response {
+        finish(
+            axum::response::IntoResponse::into_response(self),
+            conditions,
+        )
+    }
+}
+
 /// Answers `conditions` for a response made from a [`DownloadResponse`](crate::DownloadResponse):
 /// 304 or 412 for preconditions, 206 or 416 for ranges, headers only for
 /// `HEAD`. Any other response is returned unchanged.

@@ -10,7 +10,7 @@ use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::body::{DownloadBody, Segment};
-use crate::conditional::{whole_seconds, ByteRange, Conditions, ETag, Validators};
+use crate::conditional::{whole_seconds, ByteRange, ETag, Validators};
 use crate::content_disposition::{self, Disposition};
 use crate::file::{DownloadFile, FileMeta, FileSource};
 use crate::report::{self, Report};
@@ -169,13 +169,6 @@ impl DownloadResponse {
             (_, Err(err)) => crate::report::ignored("download header value", &err),
         }
         self
-    }
-
-    /// The answer to a request with these `conditions`: the same as going
-    /// through [`DownloadLayer`](crate::DownloadLayer), for handlers that
-    /// capture [`Conditions`] themselves.
-    pub fn respond_to(self, conditions: &Conditions) -> Response {
-        crate::respond::finish(self.into_response(), conditions)
     }
 
     fn computed_content_type(&self) -> HeaderValue {

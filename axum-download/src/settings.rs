@@ -16,7 +16,8 @@ use crate::offload::{Backend, HandOff, Rule};
 /// start-up; errors name the rule and the key.
 ///
 /// ```
-/// use axum_download::{Backend, DownloadSettings};
+/// use axum_download::{DownloadSettings};
+/// use axum_download::offload::Backend;
 ///
 /// let settings = DownloadSettings::from_toml(r#"
 ///     backend = "nginx"
@@ -307,7 +308,8 @@ mod tests {
 /// ```
 /// use axum::extract::{FromRef, State};
 /// use axum::{routing::get, Router};
-/// use axum_download::{Backend, DownloadLayer, DownloadSettings, SharedSettings};
+/// use axum_download::{DownloadLayer, DownloadSettings, SharedSettings};
+/// use axum_download::offload::Backend;
 ///
 /// #[derive(Clone)]
 /// struct AppState {

@@ -41,7 +41,7 @@ type HmacSha256 = Hmac<Sha256>;
 ///
 /// ```
 /// use std::time::Duration;
-/// use axum_download::UrlSigner;
+/// use axum_download::signature::UrlSigner;
 ///
 /// let signer = UrlSigner::new(b"a long random secret").verify_also(b"last month's secret");
 /// let url = signer.sign_path("/signed/espace é.txt", Duration::from_secs(3600));
@@ -63,6 +63,7 @@ impl fmt::Debug for UrlSigner {
 
 /// Why a signature was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SignatureError {
     /// No `X-Signature` parameter.
     Missing,
@@ -147,7 +148,7 @@ impl UrlSigner {
         let signature = self.signature(path, expires);
         format!(
             "{}?{SIGNATURE_PARAM}={signature}",
-            crate::storage::encode_path(path)
+            crate::url_path::encode_path(path)
         )
     }
 
@@ -222,7 +223,7 @@ fn decode_hex(hex: &str) -> Option<Vec<u8>> {
 ///
 /// ```
 /// use axum::{routing::get, Router};
-/// use axum_download::{SignatureLayer, UrlSigner};
+/// use axum_download::signature::{SignatureLayer, UrlSigner};
 ///
 /// let signer = UrlSigner::new(b"a long random secret");
 /// let app: Router = Router::new()

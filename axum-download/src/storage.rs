@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 use crate::conditional::ByteRange;
 use crate::error::DownloadError;
 use crate::file::{ByteStream, DownloadFile, FileMeta, FileSource};
 use crate::fs::{self, Confinement};
 use crate::response::DownloadResponse;
+pub use crate::url_path::encode_path;
 
 /// Where named files live: a directory, a bucket, a database.
 ///
@@ -61,39 +61,6 @@ pub struct FileSystemStorage {
     location: PathBuf,
     base_url: Option<String>,
     confinement: Confinement,
-}
-
-/// Characters percent-encoded in a URL path segment.
-pub(crate) const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'[')
-    .add(b'\\')
-    .add(b']')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}');
-
-/// Percent-encodes each `/`-separated segment of a path, so names with
-/// spaces, `?`, `#`, `%` or non-ASCII letters survive in a URL.
-///
-/// ```
-/// assert_eq!(axum_download::encode_path("a b/日.txt"), "a%20b/%E6%97%A5.txt");
-/// ```
-#[must_use]
-pub fn encode_path(path: &str) -> String {
-    path.split('/')
-        .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 impl FileSystemStorage {

@@ -455,7 +455,8 @@ impl ExpectedXAccel {
 /// ```
 /// use axum::response::IntoResponse;
 /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
-/// use axum_download::{hand_off, HandOff, VirtualDownload};
+/// use axum_download::{VirtualDownload};
+/// use axum_download::offload::{hand_off, HandOff};
 ///
 /// let download = VirtualDownload::text("espace é.txt", "accent\n").into_response();
 /// let response = hand_off(
@@ -530,7 +531,8 @@ pub fn assert_x_accel_redirect(response: &Response, expected: &ExpectedXAccel) {
 ///
 /// use axum::response::IntoResponse;
 /// use axum_download::test_util::assert_x_sendfile;
-/// use axum_download::{hand_off, HandOff, VirtualDownload};
+/// use axum_download::{VirtualDownload};
+/// use axum_download::offload::{hand_off, HandOff};
 ///
 /// let download = VirtualDownload::text("report.txt", "...").into_response();
 /// let path = PathBuf::from("/srv/media/rapport é.txt");
@@ -1122,7 +1124,8 @@ mod tests {
             "100%.txt",
             "a;b.txt",
         ] {
-            let value = crate::content_disposition(Disposition::Inline, Some(name));
+            let value =
+                crate::content_disposition::content_disposition(Disposition::Inline, Some(name));
             assert_eq!(
                 parse(&value).basename(),
                 Ok(Some(name.to_owned())),

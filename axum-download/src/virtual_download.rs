@@ -19,7 +19,8 @@ use crate::response::DownloadResponse;
 /// constant document can answer 304.
 ///
 /// ```
-/// use axum_download::{DownloadResponse, ETag, VirtualDownload};
+/// use axum_download::{DownloadResponse, VirtualDownload};
+/// use axum_download::rfc9110::ETag;
 ///
 /// async fn hello() -> DownloadResponse {
 ///     VirtualDownload::text("hello-world.txt", "Hello world!\n").etag(ETag::strong("hello-v1"))

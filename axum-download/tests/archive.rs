@@ -15,10 +15,11 @@ use axum::extract::{Path as UrlPath, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use axum_download::file::{ByteStream, DownloadFile, FileMeta, FileSource};
+use axum_download::rfc9110::ByteRange;
 use axum_download::{
-    ArchiveDownload, ByteRange, ByteStream, DownloadError, DownloadFile, DownloadLayer,
-    DownloadResponse, FileMeta, FileSource, FileSystemStorage, PathDownload, Storage,
-    VirtualDownload,
+    ArchiveDownload, DownloadError, DownloadLayer, DownloadResponse, FileSystemStorage,
+    PathDownload, Storage, VirtualDownload,
 };
 use futures_util::future::BoxFuture;
 use http::{header, Method, Request, StatusCode};

@@ -14,9 +14,9 @@ use axum::extract::{Path as UrlPath, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use axum_download::offload::{Backend, Rule};
 use axum_download::{
-    Backend, Conditions, DownloadError, DownloadLayer, DownloadResponse, DownloadSettings,
-    RemoteCache, Rule,
+    Conditions, DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, RemoteCache,
 };
 use bytes::Bytes;
 use http::{header, HeaderMap, Method, Request, StatusCode};

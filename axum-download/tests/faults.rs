@@ -18,9 +18,11 @@ use std::time::Duration;
 use axum::extract::{Path as UrlPath, State};
 use axum::routing::get;
 use axum::Router;
+use axum_download::file::{ByteStream, FileMeta};
+use axum_download::rfc9110::ByteRange;
 use axum_download::{
-    ByteRange, ByteStream, DownloadError, DownloadLayer, DownloadResponse, FileMeta,
-    FileSystemStorage, PathDownload, Storage, StorageDownload,
+    DownloadError, DownloadLayer, DownloadResponse, FileSystemStorage, PathDownload, Storage,
+    StorageDownload,
 };
 use futures_util::future::BoxFuture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -11,11 +11,13 @@ use axum::extract::{Path as UrlPath, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use axum_download::offload::{
+    Backend, Expires, LimitRate, Rule, X_ACCEL_BUFFERING, X_ACCEL_CHARSET, X_ACCEL_EXPIRES,
+    X_ACCEL_LIMIT_RATE, X_ACCEL_REDIRECT, X_SENDFILE,
+};
 use axum_download::{
-    x_accel, x_sendfile, Backend, DownloadError, DownloadLayer, DownloadResponse, DownloadSettings,
-    Expires, FileSystemStorage, LimitRate, PathDownload, Rule, Storage, StorageDownload,
-    VirtualDownload, X_ACCEL_BUFFERING, X_ACCEL_CHARSET, X_ACCEL_EXPIRES, X_ACCEL_LIMIT_RATE,
-    X_ACCEL_REDIRECT, X_SENDFILE,
+    x_accel, x_sendfile, DownloadError, DownloadLayer, DownloadResponse, DownloadSettings,
+    FileSystemStorage, PathDownload, Storage, StorageDownload, VirtualDownload,
 };
 use http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -576,9 +578,10 @@ mod shared_settings {
     use axum::body::Body;
     use axum::routing::get;
     use axum::Router;
+    use axum_download::offload::{Backend, Rule};
     use axum_download::{
-        x_accel, Backend, DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, Rule,
-        SharedSettings, VirtualDownload,
+        x_accel, DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, SharedSettings,
+        VirtualDownload,
     };
     use http::{Request, StatusCode};
     use http_body_util::BodyExt;

@@ -7,10 +7,9 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use axum_download::{
-    Backend, DownloadLayer, DownloadSettings, FileSystemStorage, Healthcheck, Rule, Storage,
-    X_ACCEL_REDIRECT,
-};
+use axum_download::healthcheck::Healthcheck;
+use axum_download::offload::{Backend, Rule, X_ACCEL_REDIRECT};
+use axum_download::{DownloadLayer, DownloadSettings, FileSystemStorage, Storage};
 use http::StatusCode;
 use http_body_util::BodyExt;
 use tower::ServiceExt;

@@ -9,9 +9,9 @@ use axum::extract::{Path as UrlPath, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use axum_download::offload::{Backend, Rule, X_ACCEL_REDIRECT, X_SENDFILE};
 use axum_download::{
-    Backend, DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, PathDownload, Rule,
-    X_ACCEL_REDIRECT, X_SENDFILE,
+    DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, PathDownload,
 };
 use http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -46,7 +46,10 @@ fn app(root: PathBuf, settings: DownloadSettings) -> Router {
 }
 
 fn url_of(name: &str) -> String {
-    format!("/{}", axum_download::encode_path(name).replace('\t', "%09"))
+    format!(
+        "/{}",
+        axum_download::storage::encode_path(name).replace('\t', "%09")
+    )
 }
 
 async fn fetch(app: Router, name: &str) -> Response {

@@ -9,8 +9,9 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
 use axum::routing::get;
 use axum::Router;
+use axum_download::offload::{Backend, Rule};
 use axum_download::{
-    Backend, DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, PathDownload, Rule,
+    DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, PathDownload,
 };
 use http::{Method, Request};
 use http_body_util::BodyExt;

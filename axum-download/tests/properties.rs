@@ -11,11 +11,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::response::Response;
-use axum_download::{
-    content_disposition, decide, encode_path, hand_off, Backend, ByteRange, Conditions, Decision,
-    Disposition, DownloadSettings, ETag, FileMeta, HandOff, PathDownload, Rule, Validators,
-    MAX_RANGES, MAX_RANGE_SPECS, X_SENDFILE,
+use axum_download::file::FileMeta;
+use axum_download::offload::{hand_off, Backend, HandOff, Rule, X_SENDFILE};
+use axum_download::rfc9110::{
+    content_disposition, decide, ByteRange, Decision, Disposition, ETag, Validators, MAX_RANGES,
+    MAX_RANGE_SPECS,
 };
+use axum_download::storage::encode_path;
+use axum_download::{Conditions, DownloadSettings, PathDownload};
 use http::header::{IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use percent_encoding::percent_decode_str;
@@ -1459,6 +1462,7 @@ proptest! {
                 prop_assert!(path.starts_with("/proxy/media"));
                 check_sendfile(&path)?;
             }
+            Some(other) => prop_assert!(false, "unexpected hand-off {:?}", other),
             None => {}
         }
     }

@@ -12,10 +12,11 @@ use axum::extract::{Path as UrlPath, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use axum_download::file::{ByteStream, FileMeta};
+use axum_download::rfc9110::{ByteRange, ETag};
 use axum_download::{
-    ByteRange, ByteStream, Conditions, DownloadError, DownloadLayer, DownloadObject,
-    DownloadResponse, ETag, FileMeta, FileSystemStorage, ObjectDownload, ObjectFile, PathDownload,
-    Storage, StorageDownload, VirtualDownload,
+    Conditions, DownloadError, DownloadLayer, DownloadObject, DownloadResponse, FileSystemStorage,
+    ObjectDownload, ObjectFile, PathDownload, Storage, StorageDownload, VirtualDownload,
 };
 use futures_util::future::BoxFuture;
 use http::{header, Method, Request, StatusCode};
@@ -48,8 +49,14 @@ impl Media {
     }
 }
 
-async fn path_handler(State(root): State<PathBuf>, UrlPath(name): UrlPath<String>) -> Download {
-    PathDownload::from_root(root, name).await
+async fn path_handler(
+    State(root): State<PathBuf>,
+    conditions: axum_download::Conditions,
+    UrlPath(name): UrlPath<String>,
+) -> Download {
+    PathDownload::from_root(root, name)
+        .for_request(&conditions)
+        .await
 }
 
 fn path_app(root: PathBuf) -> Router {

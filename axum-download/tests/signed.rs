@@ -9,10 +9,8 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
 use axum::routing::get;
 use axum::Router;
-use axum_download::{
-    DownloadLayer, FileSystemStorage, SignatureLayer, SignedStorage, Storage, StorageDownload,
-    UrlSigner,
-};
+use axum_download::signature::{SignatureLayer, SignedStorage, UrlSigner};
+use axum_download::{DownloadLayer, FileSystemStorage, Storage, StorageDownload};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;

@@ -10,13 +10,14 @@ use axum::extract::{Path as UrlPath, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use axum_download::offload::{hand_off, Backend, Expires, HandOff, LimitRate, Rule};
+use axum_download::rfc9110::ETag;
 use axum_download::test_util::{
     assert_download_response, assert_x_accel_redirect, assert_x_sendfile, ExpectedDownload,
     ExpectedXAccel, TempMediaRoot,
 };
 use axum_download::{
-    hand_off, Backend, DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, ETag,
-    Expires, HandOff, LimitRate, PathDownload, Rule, VirtualDownload,
+    DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, PathDownload, VirtualDownload,
 };
 use http::{header, HeaderValue, Request, StatusCode};
 use tower::ServiceExt;
@@ -576,7 +577,7 @@ fn x_accel_content_length_zero_is_fine() {
 fn x_sendfile_matches_the_path_byte_for_byte() {
     let response = sendfile();
     assert_eq!(
-        response.headers()[axum_download::X_SENDFILE].as_bytes(),
+        response.headers()[axum_download::offload::X_SENDFILE].as_bytes(),
         SENDFILE_PATH.as_bytes()
     );
     assert_x_sendfile(&response, SENDFILE_PATH);

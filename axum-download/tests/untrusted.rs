@@ -11,10 +11,11 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use axum_download::offload::{Backend, Rule};
+use axum_download::signature::UrlSigner;
 use axum_download::{
-    Backend, Conditions, DownloadError, DownloadLayer, DownloadName, DownloadResponse,
-    DownloadSettings, HttpDownload, PathDownload, Rule, UrlSigner, VirtualDownload,
-    DEFAULT_CACHE_CONTROL,
+    Conditions, DownloadError, DownloadLayer, DownloadName, DownloadResponse, DownloadSettings,
+    HttpDownload, PathDownload, VirtualDownload, DEFAULT_CACHE_CONTROL,
 };
 use http::{header, HeaderMap, Method, StatusCode};
 use http_body_util::BodyExt;

@@ -54,7 +54,8 @@ async fn other_routes_pass_through_and_x_accel_is_internal() {
 async fn healthcheck_passes_through_nginx_only() {
     use std::sync::Arc;
 
-    use axum_download::{FileSystemStorage, Healthcheck, Storage};
+    use axum_download::healthcheck::Healthcheck;
+    use axum_download::{FileSystemStorage, Storage};
 
     let stack = Stack::start(ProxyKind::Nginx);
     let file = stack.media.root().join(demo::HEALTHCHECK_FILE);

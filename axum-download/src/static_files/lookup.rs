@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{StaticFilesError, StaticManifest};
-use crate::encode_path;
+use crate::url_path::encode_path;
 
 /// The URLs of collected static files, through their manifest.
 ///

@@ -10,10 +10,10 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use axum_download::{
-    content_disposition, decide, Backend, Conditions, Disposition, DownloadSettings, ETag,
-    FileMeta, Rule, Validators,
-};
+use axum_download::{Conditions, DownloadSettings};
+use axum_download::file::{FileMeta};
+use axum_download::offload::{Backend, Rule};
+use axum_download::rfc9110::{content_disposition, decide, Disposition, ETag, Validators};
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::{HeaderMap, HeaderValue, Method};
 

@@ -17,11 +17,13 @@ use std::time::{Duration, SystemTime};
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::Router;
+use axum_download::healthcheck::Healthcheck;
+use axum_download::offload::{Backend, Rule};
+use axum_download::signature::{SignatureLayer, SignedStorage, UrlSigner};
 use axum_download::{
-    x_accel, x_sendfile, Backend, Conditions, DownloadError, DownloadLayer, DownloadName,
-    DownloadObject, DownloadResponse, DownloadSettings, FileSystemStorage, Healthcheck,
-    HttpDownload, ObjectDownload, ObjectFile, PathDownload, Rule, SharedSettings, SignatureLayer,
-    SignedStorage, Storage, StorageDownload, UrlSigner, VirtualDownload,
+    x_accel, x_sendfile, Conditions, DownloadError, DownloadLayer, DownloadName, DownloadObject,
+    DownloadResponse, DownloadSettings, FileSystemStorage, HttpDownload, ObjectDownload,
+    ObjectFile, PathDownload, SharedSettings, Storage, StorageDownload, VirtualDownload,
 };
 use bytes::Bytes;
 use serde::Deserialize;
@@ -81,7 +83,7 @@ impl Config {
             upstream: None,
             settings: None,
             cache_dir: None,
-            cache_size: axum_download::DEFAULT_CACHE_SIZE,
+            cache_size: axum_download::cache::DEFAULT_CACHE_SIZE,
             static_root: None,
             manifest: None,
         };
@@ -345,16 +347,21 @@ type Download = Result<DownloadResponse, DownloadError>;
 
 async fn path_download(
     State(state): State<AppState>,
+    conditions: Conditions,
     DownloadName(name): DownloadName,
 ) -> Download {
-    PathDownload::from_root(state.media_root.as_path(), name).await
+    PathDownload::from_root(state.media_root.as_path(), name)
+        .for_request(&conditions)
+        .await
 }
 
 async fn inline_download(
     State(state): State<AppState>,
+    conditions: Conditions,
     DownloadName(name): DownloadName,
 ) -> Download {
     Ok(PathDownload::from_root(state.media_root.as_path(), name)
+        .for_request(&conditions)
         .await?
         .inline())
 }
@@ -402,27 +409,36 @@ async fn http_download(
 #[x_accel(destination_url = "/x-accel/")]
 async fn nginx_download(
     State(state): State<AppState>,
+    conditions: Conditions,
     DownloadName(name): DownloadName,
 ) -> Download {
-    PathDownload::from_root(state.media_root.as_path(), name).await
+    PathDownload::from_root(state.media_root.as_path(), name)
+        .for_request(&conditions)
+        .await
 }
 
 /// `X-Sendfile: {MEDIA_ROOT}/{name}` for Apache's mod_xsendfile.
 #[x_sendfile]
 async fn apache_download(
     State(state): State<AppState>,
+    conditions: Conditions,
     DownloadName(name): DownloadName,
 ) -> Download {
-    PathDownload::from_root(state.media_root.as_path(), name).await
+    PathDownload::from_root(state.media_root.as_path(), name)
+        .for_request(&conditions)
+        .await
 }
 
 /// `X-Sendfile: {MEDIA_ROOT}/{name}` for lighttpd.
 #[x_sendfile]
 async fn lighttpd_download(
     State(state): State<AppState>,
+    conditions: Conditions,
     DownloadName(name): DownloadName,
 ) -> Download {
-    PathDownload::from_root(state.media_root.as_path(), name).await
+    PathDownload::from_root(state.media_root.as_path(), name)
+        .for_request(&conditions)
+        .await
 }
 
 /// A plain storage download: the global settings hand it off, because the

@@ -154,7 +154,7 @@ pub(crate) fn hashed_url(url: &str, path_end: usize, hash: &str) -> String {
     } else {
         // The last dot is percent-encoded: spell the name out again.
         let hashed = super::naming::hashed_name(&decoded_last, hash);
-        format!("{dir}{}{suffix}", crate::encode_path(&hashed))
+        format!("{dir}{}{suffix}", crate::url_path::encode_path(&hashed))
     }
 }
 
