@@ -32,6 +32,9 @@ SCENARIOS = {
     ),
     "s3large": ("Object store (moto): {large} object, 1 connection (wrk)", "MB/s", ["s3-direct"]),
     "s3small": ("Object store (moto): 1 KiB object, {connections} connections (wrk)", "req/s", ["s3-direct"]),
+    "zip-small": ("zip of 1,000 files of 1 KiB, 4 connections (wrk)", "req/s", ["nginx-zip"]),
+    "zip-large": ("zip of 4 files of 256 MiB, 1 connection (wrk)", "MB/s", ["nginx-zip"]),
+    "cached": ("a {large} remote file, 1 connection (wrk)", "MB/s", ["nginx"]),
 }
 
 LABELS = {
@@ -46,6 +49,9 @@ LABELS = {
     "s3-direct": "the store direct (moto, presigned GET)",
     "demo-s3": "demo `/s3/` (ObjectStoreStorage, streamed by the app)",
     "nginx-demo-s3": "nginx → demo `/s3-nginx/` (nginx fetches from the store)",
+    "demo-archive": "demo `/archive/` (ArchiveDownload, zip made per request)",
+    "nginx-zip": "nginx direct, the zip made beforehand with `zip -0`",
+    "demo-cached": "demo `/cached/` (RemoteCache of nginx direct, filled)",
 }
 COND_LABELS = {
     "demo": "demo `GET` (200, 1 KiB)",
@@ -61,6 +67,7 @@ REF_NAMES = {
     "nginx": "nginx direct",
     "get": "the same server's GET",
     "s3-direct": "the store direct",
+    "nginx-zip": "nginx + `zip -0`",
 }
 
 RSS_LIMIT_MIB = 24
@@ -389,6 +396,23 @@ def main():
     for name in SCENARIOS:
         if name in runs:
             out += scenario_table(runs, name, info)
+    prepared = [
+        (key, label)
+        for key, label in [
+            ("zip_arch-small", "`zip -0` of the 1,000 small files, to disk (once, before nginx can serve it)"),
+            ("zip_arch-large", "`zip -0` of the 4 × 256 MiB files, to disk"),
+            ("archive_arch-small_cold", "demo `/archive/` of the small files, first GET (no CRC known: each file read twice)"),
+            ("archive_arch-small_warm", "the same, second GET (CRCs cached: each file read once)"),
+            ("archive_arch-large_cold", "demo `/archive/` of the 4 × 256 MiB files, first GET (no CRC known)"),
+            ("archive_arch-large_warm", "the same, second GET (CRCs cached)"),
+            ("cache_fill", "demo `/cached/` of the large file, first GET (fetched, written, synced, then sent)"),
+        ]
+        if key in info
+    ]
+    if prepared:
+        out += ["### Archive and cache: one-off costs (curl, seconds)", "", "| what | seconds |", "| --- | ---: |"]
+        out += [f"| {label} | {info[key]} |" for key, label in prepared]
+        out.append("")
     if args.micro and os.path.isdir(args.micro):
         rows = micro_rows(args.micro)
         if rows:

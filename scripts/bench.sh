@@ -18,10 +18,15 @@
 #   BENCH_CONNECTIONS  wrk connections for the small-file scenarios [32]
 #   BENCH_LARGE_MIB    size of the large file in MiB [512]
 #   BENCH_SCENARIOS    which scenarios, space-separated
-#                      [small medium large1 large8 relay cond collect s3large s3small]
+#                      [small medium large1 large8 relay cond collect s3large s3small zip-small zip-large cached]
 #                      (s3large, s3small: an object store, moto, installed
 #                      from PyPI by scripts/install-moto.sh; moto is slow and
 #                      bounds every figure of those two)
+#                      zip-small: /archive/ of 1,000 files of 1 KiB against
+#                      nginx serving the same files zipped with `zip -0`;
+#                      zip-large: the same with 4 files of 256 MiB;
+#                      cached: /cached/ of the large file against /http/ and
+#                      the upstream (nginx) directly
 #   BENCH_COLLECT_FILES  files of the generated tree collected by our
 #                      collectstatic, Django's and WhiteNoise's [10000] (2000)
 #   BENCH_COLLECT_ROUNDS rounds of the collect scenario [1]
@@ -63,7 +68,7 @@ fi
 COLLECT_ROUNDS=${BENCH_COLLECT_ROUNDS:-1}
 CONNS=${BENCH_CONNECTIONS:-32}
 LARGE_MIB=${BENCH_LARGE_MIB:-512}
-SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond collect s3large s3small}
+SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond collect s3large s3small zip-small zip-large cached}
 # What the chosen scenarios need: the object store, the Rust peers, oha.
 WANT_S3=0 WANT_PEERS=0 WANT_OHA=0
 for name in $SCENARIOS; do
@@ -94,6 +99,7 @@ have wrk || missing+=(wrk)
 have nginx || missing+=(nginx)
 have curl || missing+=(curl)
 have python3 || missing+=(python3)
+have zip || missing+=(zip)
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""
     if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
@@ -195,6 +201,34 @@ declare -A SHA
 for name in "$SMALL" "$MEDIUM" "$LARGE" "$UNICODE"; do
     SHA[$name]=$(sha256sum <"$MEDIA/$name" | cut -d' ' -f1)
 done
+# Archives: two directories, and the same zipped beforehand with `zip -0`
+# (stored, as the demo's archives are) for nginx to serve.
+ARCH_SMALL=arch-small
+ARCH_LARGE=arch-large
+wants() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+now() { date +%s.%N; }
+ZIP_SECONDS=()
+make_archive_dir() {
+    local dir=$1 count=$2 bytes=$3 i started
+    mkdir -p "$MEDIA/$dir"
+    for i in $(seq -w 1 "$count"); do
+        head -c "$bytes" /dev/urandom >"$MEDIA/$dir/file-$i.bin"
+    done
+    chmod 755 "$MEDIA/$dir"
+    chmod 644 "$MEDIA/$dir"/*
+    started=$(now)
+    (cd "$MEDIA/$dir" && zip -0 -q -r -X "$MEDIA/$dir.zip" .)
+    chmod 644 "$MEDIA/$dir.zip"
+    ZIP_SECONDS+=("zip_${dir}=$(awk -v a="$started" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')")
+}
+if wants zip-small; then
+    log "creating $ARCH_SMALL: 1,000 files of 1 KiB, and $ARCH_SMALL.zip (zip -0)"
+    make_archive_dir "$ARCH_SMALL" 1000 1024
+fi
+if wants zip-large; then
+    log "creating $ARCH_LARGE: 4 files of 256 MiB, and $ARCH_LARGE.zip (zip -0)"
+    make_archive_dir "$ARCH_LARGE" 4 $((256 * 1024 * 1024))
+fi
 
 # ---------------------------------------------------------------- servers
 # Distinct free loopback ports, one per process.
@@ -326,7 +360,7 @@ export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
 if [ "$WANT_S3" = 1 ]; then S3_ARGS=(--s3 "http://127.0.0.1:$P_S3/$S3_BUCKET"); fi
 start_rust_servers() {
     start demo "$P_DEMO" "$DEMO_BIN" --addr "127.0.0.1:$P_DEMO" --media-root "$MEDIA" \
-        --upstream "http://127.0.0.1:$P_NGINX" "${S3_ARGS[@]}"
+        --upstream "http://127.0.0.1:$P_NGINX" --cache-dir "$RUN/cache" "${S3_ARGS[@]}"
     [ "$WANT_PEERS" = 1 ] || return 0
     start servedir "$P_SERVEDIR" "$SERVEDIR_BIN" --addr "127.0.0.1:$P_SERVEDIR" --root "$MEDIA"
     start actix "$P_ACTIX" "$ACTIX_BIN" --addr "127.0.0.1:$P_ACTIX" --root "$MEDIA"
@@ -384,7 +418,7 @@ start_rust_servers
 # The processes whose memory a row reports.
 pids_of() {
     case $1 in
-        demo | demo-head | demo-304 | demo-relay | demo-s3) echo "${PID_OF[demo]}" ;;
+        demo | demo-head | demo-304 | demo-relay | demo-s3 | demo-archive | demo-cached) echo "${PID_OF[demo]}" ;;
         s3-direct)
             echo "${PID_OF[s3]}"
             pgrep -P "${PID_OF[s3]}" || true
@@ -394,7 +428,7 @@ pids_of() {
             pgrep -P "${PID_OF[proxy]}" || true
             ;;
         servedir | actix) echo "${PID_OF[$1]}" ;;
-        nginx | nginx-head | nginx-304) pgrep -P "${PID_OF[nginx]}" || true ;;
+        nginx | nginx-head | nginx-304 | nginx-zip) pgrep -P "${PID_OF[nginx]}" || true ;;
         nginx-nn) pgrep -P "${PID_OF[nginxnn]}" || true ;;
         nginx-demo)
             echo "${PID_OF[demo]}"
@@ -412,9 +446,11 @@ base_of() {
     case $1 in
         demo | demo-head | demo-304) echo "http://127.0.0.1:$P_DEMO/path" ;;
         demo-relay) echo "http://127.0.0.1:$P_DEMO/http" ;;
+        demo-archive) echo "http://127.0.0.1:$P_DEMO/archive" ;;
+        demo-cached) echo "http://127.0.0.1:$P_DEMO/cached" ;;
         servedir) echo "http://127.0.0.1:$P_SERVEDIR" ;;
         actix) echo "http://127.0.0.1:$P_ACTIX" ;;
-        nginx | nginx-head | nginx-304) echo "http://127.0.0.1:$P_NGINX" ;;
+        nginx | nginx-head | nginx-304 | nginx-zip) echo "http://127.0.0.1:$P_NGINX" ;;
         nginx-nn) echo "http://127.0.0.1:$P_NGINX_NN" ;;
         nginx-demo) echo "http://127.0.0.1:$P_PROXY/nginx" ;;
         nginx-demo-ka) echo "http://127.0.0.1:$P_PROXY_KA/nginx" ;;
@@ -423,10 +459,12 @@ base_of() {
         *) die "no URL for $1" ;;
     esac
 }
-# The URL of FILE on a row: its base and the name, or a presigned URL.
+# The URL of FILE on a row: its base and the name, a presigned URL, or
+# (nginx-zip) the directory's zip.
 url_of() {
     case $1 in
         s3-direct) echo "${PRESIGNED[$2]}" ;;
+        nginx-zip) echo "$(base_of "$1")/$2.zip" ;;
         *) echo "$(base_of "$1")/$2" ;;
     esac
 }
@@ -463,6 +501,34 @@ if [ "$WANT_S3" = 1 ]; then
     handoff=$(curl -sS -D - -o /dev/null "http://127.0.0.1:$P_DEMO/s3-nginx/$SMALL")
     grep -qi '^x-accel-remote-url: http://127.0.0.1' <<<"$handoff" \
         || die "the demo's /s3-nginx/ route did not hand off with X-Accel-Remote-Url"
+fi
+# Archives: read by Python's zipfile (every CRC checked), the demo's the
+# first time with no CRC known (each file read twice: CRC, then bytes) and
+# again with them all cached (each file read once).
+ARCHIVE_SECONDS=()
+for dir in "$ARCH_SMALL" "$ARCH_LARGE"; do
+    [ -d "$MEDIA/$dir" ] || continue
+    for pass in cold warm; do
+        started=$(now)
+        curl -sS --fail --max-time 600 -o /dev/null "$(url_of demo-archive "$dir")" \
+            || die "demo-archive: GET $dir failed"
+        ARCHIVE_SECONDS+=("archive_${dir}_${pass}=$(awk -v a="$started" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')")
+    done
+    curl -sS --fail --max-time 600 -o "$RUN/check.zip" "$(url_of demo-archive "$dir")" \
+        || die "demo-archive: GET $dir failed"
+    python3 - "$RUN/check.zip" "$MEDIA/$dir" <<'EOF_PY' || die "demo-archive: $dir is not the directory's zip"
+import os, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+assert z.testzip() is None
+assert sorted(z.namelist()) == sorted(os.listdir(sys.argv[2])), "names"
+EOF_PY
+    rm -f "$RUN/check.zip"
+done
+if wants cached; then
+    started=$(now)
+    check_bytes demo-cached "$LARGE" "$(url_of demo-cached "$LARGE")"
+    ARCHIVE_SECONDS+=("cache_fill=$(awk -v a="$started" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')")
+    check_bytes demo-cached "$LARGE" "$(url_of demo-cached "$LARGE")"
 fi
 # The hand-off itself: the demo's own answer is empty, nginx fills it in.
 handoff=$(curl -sS -D - -o "$RUN/check.body" "http://127.0.0.1:$P_DEMO/nginx/$SMALL")
@@ -596,6 +662,16 @@ scenario() {
     log "scenario $name: $file, $conns connection(s), ${SECS} s x $ROUNDS round(s) x $count row(s)"
     stop_rust_servers
     start_rust_servers
+    # The first archive after a start reads each file twice (CRC, then
+    # bytes): one request first, so the rounds measure the steady state.
+    for row in "${rows[@]}"; do
+        case $row in
+            demo-archive | demo-cached)
+                curl -sS --fail --max-time 600 -o /dev/null "$(url_of "$row" "$file")" \
+                    || die "$row: GET $file failed"
+                ;;
+        esac
+    done
     if [ "$WARMUP" -gt 0 ]; then
         for row in "${rows[@]}"; do
             measure "$name" "$row" warmup "$conns" "$file" "$WARMUP"
@@ -627,10 +703,12 @@ for name in $SCENARIOS; do
         cond)
             scenario cond "$CONNS" "$SMALL" demo demo-head demo-304 nginx nginx-head nginx-304
             ;;
-        *) die "unknown scenario '$name' (small medium large1 large8 relay cond collect)" ;;
         s3large) scenario s3large 1 "$LARGE" s3-direct demo-s3 nginx-demo-s3 ;;
         s3small) scenario s3small "$CONNS" "$SMALL" s3-direct demo-s3 nginx-demo-s3 ;;
-        *) die "unknown scenario '$name' (small medium large1 large8 relay cond s3large s3small)" ;;
+        zip-small) scenario zip-small 4 "$ARCH_SMALL" demo-archive nginx-zip ;;
+        zip-large) scenario zip-large 1 "$ARCH_LARGE" demo-archive nginx-zip ;;
+        cached) scenario cached 1 "$LARGE" demo-cached demo-relay nginx ;;
+        *) die "unknown scenario '$name' (small medium large1 large8 relay cond collect s3large s3small zip-small zip-large cached)" ;;
     esac
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -671,7 +749,8 @@ python3 "$ROOT/bench/report.py" \
     --set "warmup=$WARMUP" \
     --set "connections=$CONNS" \
     --set "large_mib=$LARGE_MIB" \
-    --set "quick=$QUICK"
+    --set "quick=$QUICK" \
+    "${ZIP_SECONDS[@]/#/--set=}" "${ARCHIVE_SECONDS[@]/#/--set=}"
 log "wrote $OUT"
 
 # The collect scenario: our collectstatic against Django's and WhiteNoise's

@@ -26,6 +26,14 @@ if ! have nginx || ! have apache2 || ! have lighttpd \
         apt-get install -y nginx apache2 libapache2-mod-xsendfile lighttpd
 fi
 
+# The archive tests check every zip with `unzip -t` (and Python's zipfile).
+if ! have unzip || ! have python3; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
+    echo "test.sh: installing the zip readers the archive tests need" >&2
+    $sudo apt-get update
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y unzip python3
+fi
 # shellcheck source=scripts/django-venv.sh
 . scripts/django-venv.sh
 export AXUM_DOWNLOAD_DJANGO_PYTHON

@@ -91,7 +91,7 @@ pub struct HttpDownload {
     relative: Option<String>,
 }
 
-fn shared_client() -> reqwest::Client {
+pub(crate) fn shared_client() -> reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
@@ -533,7 +533,15 @@ fn within_scope(url: &reqwest::Url, scope: &reqwest::Url) -> bool {
 
 resolve_on_await!(HttpDownload);
 
-fn upstream_meta(headers: &HeaderMap) -> FileMeta {
+impl HttpDownload {
+    /// The URL this download fetches, or why it is refused: the local
+    /// cache keys and fetches by it.
+    pub(crate) fn into_url(self) -> Result<reqwest::Url, DownloadError> {
+        self.url
+    }
+}
+
+pub(crate) fn upstream_meta(headers: &HeaderMap) -> FileMeta {
     let text = |name: header::HeaderName| {
         headers
             .get(name)
@@ -553,7 +561,7 @@ fn upstream_meta(headers: &HeaderMap) -> FileMeta {
 }
 
 /// The URL's last non-empty path segment, decoded, or else its host.
-fn name_from_url(parsed: &reqwest::Url) -> Option<String> {
+pub(crate) fn name_from_url(parsed: &reqwest::Url) -> Option<String> {
     let segment = parsed
         .path_segments()
         .and_then(|mut segments| segments.rfind(|s| !s.is_empty()))
@@ -564,7 +572,7 @@ fn name_from_url(parsed: &reqwest::Url) -> Option<String> {
 
 /// Relays the upstream body, failing when a chunk takes longer than
 /// `timeout` or the whole body outlives `deadline`.
-fn bounded_body(
+pub(crate) fn bounded_body(
     stream: impl futures_util::Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
     timeout: Duration,
     deadline: Duration,

@@ -11,6 +11,7 @@
 //! | [`ObjectDownload`] | the file attached to an application object ([`DownloadObject`]) |
 //! | [`HttpDownload`] | a remote URL, streamed through |
 //! | [`VirtualDownload`] | bytes, text or a generated stream |
+//! | [`ArchiveDownload`] | many files as one zip, with an exact length and ranges |
 //!
 //! Every response gets `Content-Type`, `Content-Length`, a safe
 //! `Content-Disposition` (ASCII fallback plus RFC 8187 `filename*`), `ETag`,
@@ -42,7 +43,7 @@
 //!
 //! | feature | default | what it enables |
 //! | --- | --- | --- |
-//! | `http-download` | yes | [`HttpDownload`], over reqwest |
+//! | `http-download` | yes | [`HttpDownload`] and [`RemoteCache`], over reqwest |
 //! | `serve` | yes | [`serve`] and [`ServerLimits`]: an HTTP/1.1 server with header, send and idle timeouts |
 //! | `test-util` | no | [`test_util`]: assertions on download responses, temporary media roots |
 //! | `static-files` | no | [`static_files`]: read a Django-format `staticfiles.json`, hashed URLs and integrity with [`static_files::StaticUrls`] |
@@ -66,7 +67,10 @@ macro_rules! resolve_on_await {
     };
 }
 
+pub mod archive;
 mod body;
+#[cfg(feature = "http-download")]
+pub mod cache;
 mod conditional;
 mod content_disposition;
 mod error;
@@ -96,6 +100,7 @@ pub mod storage;
 pub mod test_util;
 mod url_path;
 mod virtual_download;
+mod zip_format;
 
 pub mod rfc9110 {
     //! The RFC 9110 engine every download and static file goes through:
@@ -124,7 +129,10 @@ pub mod rfc9110 {
     pub use crate::respond::{finish, finish_with_settings};
 }
 
+pub use archive::ArchiveDownload;
 pub use axum_download_macros::{x_accel, x_sendfile};
+#[cfg(feature = "http-download")]
+pub use cache::RemoteCache;
 pub use conditional::Conditions;
 pub use error::DownloadError;
 pub use extract::DownloadName;

@@ -58,10 +58,10 @@ impl Demo {
         listener
             .set_nonblocking(true)
             .expect("a non-blocking listener");
-        let app = demo::Prepared::new(&config, addr)
-            .unwrap_or_else(|err| panic!("the demo did not start: {err}"))
-            .router();
+        let prepared = demo::Prepared::new(&config, addr)
+            .unwrap_or_else(|err| panic!("the demo did not start: {err}"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready, started) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -69,6 +69,15 @@ impl Demo {
                 .build()
                 .expect("a runtime for the demo");
             runtime.block_on(async move {
+                // Opening the cache reads its directory: on the demo's runtime.
+                let app = match prepared.with_cache(&config).await {
+                    Ok(prepared) => prepared.router(),
+                    Err(err) => {
+                        let _ = ready.send(Err(err));
+                        return;
+                    }
+                };
+                let _ = ready.send(Ok(()));
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
                 let limits = axum_download::ServerLimits::default()
                     .shutdown_timeout(std::time::Duration::from_secs(1));
@@ -78,6 +87,11 @@ impl Demo {
                 .await;
             });
         });
+        match started.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => panic!("the demo did not start: {err}"),
+            Err(_) => panic!("the demo's thread ended before it started"),
+        }
         Demo {
             addr,
             stop: Some(stop),

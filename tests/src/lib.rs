@@ -54,10 +54,29 @@ impl Stack {
     /// When the proxy is not installed, or anything fails to start.
     #[must_use]
     pub fn start(kind: ProxyKind) -> Stack {
+        Self::start_with(kind, |_| Vec::new())
+    }
+
+    /// [`start`](Self::start), with more arguments for the demo, made from
+    /// the media root.
+    ///
+    /// # Panics
+    ///
+    /// When the proxy is not installed, or anything fails to start.
+    #[must_use]
+    pub fn start_with(
+        kind: ProxyKind,
+        demo_args: impl FnOnce(&std::path::Path) -> Vec<std::ffi::OsString>,
+    ) -> Stack {
         // First, so a missing proxy fails at once, before the demo is built.
         let _ = kind.require();
         let media = Media::shared();
-        let demo = Demo::start(media.root());
+        let args: Vec<String> = demo_args(media.root())
+            .into_iter()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let demo = Demo::start_with(media.root(), &args, &[]);
         let spy = Spy::start(demo.addr());
         let proxy = Proxy::start(kind, spy.addr(), media.root());
         Stack {

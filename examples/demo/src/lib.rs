@@ -5,9 +5,9 @@
 //!
 //! ```text
 //! cargo run --release -p demo -- [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] [--settings FILE]
-//!                                 [--static-root DIR] [--manifest FILE]
+//!                                 [--static-root DIR] [--manifest FILE] [--cache-dir DIR] [--cache-size BYTES]
+//!                                 [--s3 http://HOST:PORT/BUCKET]
 //! cargo run --release -p demo -- collectstatic --source DIR --static-root OUT [--manifest FILE] [--lenient]
-//! cargo run --release -p demo -- [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] [--settings FILE] [--s3 http://HOST:PORT/BUCKET]
 //! ```
 
 use std::net::SocketAddr;
@@ -29,6 +29,8 @@ use axum_download::{
 use bytes::Bytes;
 use serde::Deserialize;
 
+mod archive;
+mod cache;
 mod rfc3339;
 mod s3;
 pub mod static_files;
@@ -44,6 +46,10 @@ pub struct Config {
     pub upstream: Option<String>,
     /// A TOML or JSON settings file; `None` means [`default_settings`].
     pub settings: Option<PathBuf>,
+    /// Where `/cached/` keeps its files; `None` means a temporary directory.
+    pub cache_dir: Option<PathBuf>,
+    /// The most bytes `/cached/` keeps.
+    pub cache_size: u64,
     /// A collected static root; `None` means the shipped assets, collected
     /// at start-up.
     pub static_root: Option<PathBuf>,
@@ -67,7 +73,8 @@ pub fn default_media_root() -> PathBuf {
 }
 
 const USAGE: &str = "usage: demo [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] \
-     [--settings FILE] [--static-root DIR] [--manifest FILE] [--s3 http://HOST:PORT/BUCKET] \
+     [--settings FILE] [--static-root DIR] [--manifest FILE] [--cache-dir DIR] [--cache-size BYTES] \
+     [--s3 http://HOST:PORT/BUCKET] \
      | demo collectstatic --help";
 
 impl Config {
@@ -81,6 +88,8 @@ impl Config {
             media_root: default_media_root(),
             upstream: None,
             settings: None,
+            cache_dir: None,
+            cache_size: axum_download::cache::DEFAULT_CACHE_SIZE,
             static_root: None,
             manifest: None,
             s3: None,
@@ -109,6 +118,8 @@ impl Config {
                 }
                 "--media-root" => config.media_root = PathBuf::from(value()?),
                 "--settings" => config.settings = Some(PathBuf::from(value()?)),
+                "--cache-dir" => config.cache_dir = Some(PathBuf::from(value()?)),
+                "--cache-size" => config.cache_size = cache::parse_size(&value()?)?,
                 "--static-root" => config.static_root = Some(PathBuf::from(value()?)),
                 "--manifest" => config.manifest = Some(PathBuf::from(value()?)),
                 "--upstream" => {
@@ -201,6 +212,7 @@ struct AppState {
 /// start-up errors the demo reports before listening.
 pub struct Prepared {
     state: AppState,
+    cache: Option<cache::CachedFiles>,
     statics: static_files::Statics,
 }
 
@@ -272,6 +284,7 @@ impl Prepared {
                 upstream: upstream.into(),
                 s3,
             },
+            cache: None,
         })
     }
 
@@ -303,6 +316,8 @@ impl Prepared {
                 get(signed_download).layer(SignatureLayer::new(self.state.signer.clone())),
             )
             .route("/sign/{*name}", get(sign))
+            .route("/archive/{*dir}", get(archive::archive_download))
+            .route("/cached/{*name}", cache::route(self.cache))
             .route("/s3/{*key}", get(s3::relay))
             .route("/s3-nginx/{*key}", get(s3::nginx))
             .layer(layer)

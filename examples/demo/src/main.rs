@@ -39,7 +39,7 @@ async fn run() -> Result<(), String> {
     let local = listener
         .local_addr()
         .map_err(|err| format!("--addr {}: {err}", config.addr))?;
-    let prepared = Prepared::new(&config, local)?;
+    let prepared = Prepared::new(&config, local)?.with_cache(&config).await?;
     let settings = prepared.settings();
     let app = prepared.router();
     #[cfg(unix)]
