@@ -29,17 +29,25 @@ mod collect;
 #[cfg(feature = "collect")]
 mod compress;
 mod error;
+mod layer;
 mod lookup;
 mod manifest;
 #[cfg(feature = "collect")]
 mod naming;
+mod negotiate;
 #[cfg(feature = "collect")]
 mod rewrite;
+mod table;
 #[cfg(feature = "collect")]
 mod write;
 
 #[cfg(feature = "collect")]
 pub use collect::{Collect, CollectReport, Duplicate, Progress};
 pub use error::StaticFilesError;
+pub use layer::{
+    NotFound, ResponseFuture, StaticFiles, StaticFilesBuilder, StaticFilesService,
+    DEFAULT_BYTE_CACHE_FILE, DEFAULT_BYTE_CACHE_TOTAL, HASHED_CACHE_CONTROL,
+    UNHASHED_CACHE_CONTROL,
+};
 pub use lookup::StaticUrls;
 pub use manifest::{Encoding, ManifestEntry, StaticManifest, MANIFEST_NAME, MANIFEST_VERSION};
