@@ -89,12 +89,24 @@ impl Demo {
     /// When it does not start.
     #[must_use]
     pub fn start(media_root: &Path) -> Demo {
+        Demo::start_with(media_root, &[])
+    }
+
+    /// [`start`](Self::start) with more command-line arguments
+    /// (`--static-root`, `--settings`, ...).
+    ///
+    /// # Panics
+    ///
+    /// When it does not start.
+    #[must_use]
+    pub fn start_with(media_root: &Path, args: &[&std::ffi::OsStr]) -> Demo {
         let binary = demo_binary();
         let mut child = Command::new(binary)
             .arg("--addr")
             .arg("127.0.0.1:0")
             .arg("--media-root")
             .arg(media_root)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
