@@ -30,6 +30,16 @@ SCENARIOS = {
         "req/s",
         ["get"],
     ),
+    "static-small": (
+        "Static files: 1 KiB stylesheet by its hashed name, {connections} connections (wrk)",
+        "req/s",
+        ["servedir-pc", "actix", "nginx"],
+    ),
+    "static-large": (
+        "Static files: {static_large} file by its hashed name, 1 connection (wrk)",
+        "MB/s",
+        ["servedir-pc", "actix", "nginx"],
+    ),
 }
 
 LABELS = {
@@ -41,6 +51,8 @@ LABELS = {
     "nginx-demo": "nginx → demo `/nginx/` (X-Accel-Redirect)",
     "nginx-demo-ka": "nginx → demo `/nginx/`, upstream keep-alive (diagnosis)",
     "demo-relay": "demo `/http/` (HttpDownload from nginx direct)",
+    "demo-static": "demo `/static/` (`StaticFiles` layer, table and byte cache)",
+    "servedir-pc": "axum + ServeDir, `precompressed_br` + `precompressed_gzip`",
 }
 COND_LABELS = {
     "demo": "demo `GET` (200, 1 KiB)",
@@ -54,6 +66,7 @@ REF_NAMES = {
     "servedir": "ServeDir",
     "actix": "actix-files",
     "nginx": "nginx direct",
+    "servedir-pc": "ServeDir (precompressed)",
     "get": "the same server's GET",
 }
 
@@ -119,7 +132,11 @@ def scenario_table(runs, name, info):
     title, metric, refs = SCENARIOS[name]
     table = runs[name]
     large = f"{info.get('large_mib', '512')} MiB"
-    title = title.format(large=large, connections=info.get("connections", "?"))
+    title = title.format(
+        large=large,
+        connections=info.get("connections", "?"),
+        static_large=f"{info.get('static_large_mib', '64')} MiB",
+    )
     lines = [f"### {title}", ""]
     header = ["server", "req/s", "MB/s", "p99 latency", "peak RSS", "errors"]
     header += [f"{metric} ÷ {REF_NAMES[r]}" for r in refs]
@@ -162,6 +179,24 @@ def targets(runs):
     add(
         "1 KiB GET req/s: demo ÷ faster of actix-files and ServeDir",
         ratio(runs, "small", "demo", ["actix", "servedir"], "req/s"),
+        "≥ 1.0×",
+        lambda v: v >= 1.0,
+    )
+    add(
+        "static 1 KiB req/s: demo `/static/` ÷ faster of ServeDir (precompressed) and actix-files",
+        ratio(runs, "static-small", "demo-static", ["servedir-pc", "actix"], "req/s"),
+        "≥ 1.0×",
+        lambda v: v >= 1.0,
+    )
+    add(
+        "static 1 KiB req/s: demo `/static/` ÷ nginx direct",
+        ratio(runs, "static-small", "demo-static", ["nginx"], "req/s"),
+        "≥ 0.8×",
+        lambda v: v >= 0.8,
+    )
+    add(
+        "static large MB/s: demo `/static/` ÷ faster of ServeDir (precompressed) and actix-files",
+        ratio(runs, "static-large", "demo-static", ["servedir-pc", "actix"], "MB/s"),
         "≥ 1.0×",
         lambda v: v >= 1.0,
     )

@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Benchmarks the demo against tower-http's ServeDir, actix-files and nginx, and
-# collectstatic against Django's and WhiteNoise's,
+# Benchmarks the demo against tower-http's ServeDir, actix-files and nginx,
+# its static files (the StaticFiles layer) against ServeDir with its
+# precompressed options, actix-files and nginx over the same collected root,
+# and collectstatic against Django's and WhiteNoise's,
 # on loopback, and writes the results to BENCHMARKS.md.
+#
+# memory-serve is not a peer: it embeds its assets into the binary at
+# compile time (a build script reads the directory), so it cannot serve the
+# root this script collects at run time without rebuilding the peer inside
+# every run.
 #
 # Usage: ./scripts/bench.sh            full run (about 13 minutes on 2 cores)
 #        BENCH_QUICK=1 ./scripts/bench.sh   smoke run (about 2 minutes)
@@ -18,7 +25,10 @@
 #   BENCH_CONNECTIONS  wrk connections for the small-file scenarios [32]
 #   BENCH_LARGE_MIB    size of the large file in MiB [512]
 #   BENCH_SCENARIOS    which scenarios, space-separated
-#                      [small medium large1 large8 relay cond collect]
+#                      [small medium large1 large8 relay cond static-small
+#                      static-large collect]
+#   BENCH_STATIC_LARGE_MIB  size of the large file of the static-large
+#                      scenario in MiB [64]
 #   BENCH_COLLECT_FILES  files of the generated tree collected by our
 #                      collectstatic, Django's and WhiteNoise's [10000] (2000)
 #   BENCH_COLLECT_ROUNDS rounds of the collect scenario [1]
@@ -60,7 +70,8 @@ fi
 COLLECT_ROUNDS=${BENCH_COLLECT_ROUNDS:-1}
 CONNS=${BENCH_CONNECTIONS:-32}
 LARGE_MIB=${BENCH_LARGE_MIB:-512}
-SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond collect}
+STATIC_LARGE_MIB=${BENCH_STATIC_LARGE_MIB:-64}
+SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond static-small static-large collect}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 KEEP=${BENCH_KEEP:-0}
 
@@ -70,7 +81,7 @@ die() {
     exit 1
 }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
-for value in "$SECS" "$ROUNDS" "$WARMUP" "$CONNS" "$LARGE_MIB" "$COLLECT_FILES" "$COLLECT_ROUNDS"; do
+for value in "$SECS" "$ROUNDS" "$WARMUP" "$CONNS" "$LARGE_MIB" "$STATIC_LARGE_MIB" "$COLLECT_FILES" "$COLLECT_ROUNDS"; do
     [[ $value =~ ^[0-9]+$ ]] || die "expected a whole number, got '$value'"
 done
 [ "$SECS" -ge 1 ] && [ "$ROUNDS" -ge 1 ] && [ "$CONNS" -ge 1 ] && [ "$LARGE_MIB" -ge 1 ] \
@@ -91,7 +102,9 @@ if [ ${#missing[@]} -gt 0 ]; then
         $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
     fi
 fi
-if ! command -v oha >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/oha" ]; then
+# oha is only for the HEAD/304 scenario.
+if [[ " $SCENARIOS " == *" cond "* ]] && ! command -v oha >/dev/null 2>&1 \
+    && [ ! -x "$HOME/.cargo/bin/oha" ]; then
     log "installing oha (cargo install oha --locked)"
     cargo install oha --locked
 fi
@@ -178,11 +191,36 @@ for name in "$SMALL" "$MEDIUM" "$LARGE" "$UNICODE"; do
     SHA[$name]=$(sha256sum <"$MEDIA/$name" | cut -d' ' -f1)
 done
 
+# The static-files scenarios: a 1 KiB stylesheet (with sidecars) and a
+# large file, collected into MEDIA/static by our collectstatic, served by
+# their hashed names: the demo from its table (--static-root), the peers
+# and nginx from the same directory.
+log "collecting the static files into $MEDIA/static (large: $STATIC_LARGE_MIB MiB)"
+mkdir -p "$RUN/static-src/css"
+python3 -c 'import sys; rule = "a.c%d { color: #%06x; }\n"; text = "".join(rule % (i, i * 2654435761 % 16777216) for i in range(64)); sys.stdout.write(text[:1024])' \
+    >"$RUN/static-src/css/small.css"
+head -c $((STATIC_LARGE_MIB * 1024 * 1024)) /dev/urandom >"$RUN/static-src/large.bin"
+"$ROOT_TARGET/release/collectstatic" --source "$RUN/static-src" --static-root "$MEDIA/static" \
+    >"$RUN/logs/collectstatic.log" 2>&1 || {
+    cat "$RUN/logs/collectstatic.log" >&2
+    die "collectstatic failed"
+}
+chmod -R a+rX "$MEDIA/static"
+static_name() {
+    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["paths"][sys.argv[2]])' \
+        "$MEDIA/static/staticfiles.json" "$1"
+}
+STATIC_SMALL=static/$(static_name css/small.css)
+STATIC_LARGE=static/$(static_name large.bin)
+for name in "$STATIC_SMALL" "$STATIC_LARGE"; do
+    SHA[$name]=$(sha256sum <"$MEDIA/$name" | cut -d' ' -f1)
+done
+
 # ---------------------------------------------------------------- servers
 # Distinct free loopback ports, one per process.
-read -r P_DEMO P_SERVEDIR P_ACTIX P_NGINX P_NGINX_NN P_PROXY P_PROXY_KA < <(python3 -c '
+read -r P_DEMO P_SERVEDIR P_ACTIX P_NGINX P_NGINX_NN P_PROXY P_PROXY_KA P_SERVEDIR_PC < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(7)]
+socks = [socket.socket() for _ in range(8)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))
@@ -303,13 +341,15 @@ start_nginx() {
 # with a fresh heap; nginx runs throughout.
 start_rust_servers() {
     start demo "$P_DEMO" "$DEMO_BIN" --addr "127.0.0.1:$P_DEMO" --media-root "$MEDIA" \
-        --upstream "http://127.0.0.1:$P_NGINX"
+        --upstream "http://127.0.0.1:$P_NGINX" --static-root "$MEDIA/static"
     start servedir "$P_SERVEDIR" "$SERVEDIR_BIN" --addr "127.0.0.1:$P_SERVEDIR" --root "$MEDIA"
+    start servedir-pc "$P_SERVEDIR_PC" "$SERVEDIR_BIN" --addr "127.0.0.1:$P_SERVEDIR_PC" \
+        --root "$MEDIA" --precompressed
     start actix "$P_ACTIX" "$ACTIX_BIN" --addr "127.0.0.1:$P_ACTIX" --root "$MEDIA"
 }
 stop_rust_servers() {
     local name
-    for name in demo servedir actix; do stop "$name"; done
+    for name in demo servedir servedir-pc actix; do stop "$name"; done
 }
 log "starting nginx (direct on $P_NGINX, in front of the demo on $P_PROXY)"
 start_nginx nginx "$P_NGINX" "$RUN/nginx-direct"
@@ -328,11 +368,13 @@ start_rust_servers
 #   demo-relay                 the demo's /http/ (HttpDownload from nginx)
 #   demo-head, nginx-head      HEAD
 #   demo-304, nginx-304        GET with If-None-Match: the server's ETag
+#   demo-static                the demo's /static/ (StaticFiles layer)
+#   servedir-pc                ServeDir with precompressed_br and _gzip
 # The processes whose memory a row reports.
 pids_of() {
     case $1 in
-        demo | demo-head | demo-304 | demo-relay) echo "${PID_OF[demo]}" ;;
-        servedir | actix) echo "${PID_OF[$1]}" ;;
+        demo | demo-head | demo-304 | demo-relay | demo-static) echo "${PID_OF[demo]}" ;;
+        servedir | servedir-pc | actix) echo "${PID_OF[$1]}" ;;
         nginx | nginx-head | nginx-304) pgrep -P "${PID_OF[nginx]}" || true ;;
         nginx-nn) pgrep -P "${PID_OF[nginxnn]}" || true ;;
         nginx-demo)
@@ -351,6 +393,8 @@ base_of() {
     case $1 in
         demo | demo-head | demo-304) echo "http://127.0.0.1:$P_DEMO/path" ;;
         demo-relay) echo "http://127.0.0.1:$P_DEMO/http" ;;
+        demo-static) echo "http://127.0.0.1:$P_DEMO" ;;
+        servedir-pc) echo "http://127.0.0.1:$P_SERVEDIR_PC" ;;
         servedir) echo "http://127.0.0.1:$P_SERVEDIR" ;;
         actix) echo "http://127.0.0.1:$P_ACTIX" ;;
         nginx | nginx-head | nginx-304) echo "http://127.0.0.1:$P_NGINX" ;;
@@ -382,6 +426,14 @@ done
 for name in "$SMALL" "$LARGE"; do
     check_bytes demo-relay "$name" "$(base_of demo-relay)/$name"
 done
+for server in demo-static servedir-pc actix nginx; do
+    for name in "$STATIC_SMALL" "$STATIC_LARGE"; do
+        check_bytes "$server" "$name" "$(base_of "$server")/$name"
+    done
+done
+static_head=$(curl -sS -D - -o /dev/null "$(base_of demo-static)/$STATIC_SMALL" | tr -d '\r')
+grep -qi '^cache-control: public, max-age=31536000, immutable$' <<<"$static_head" \
+    || die "the demo's /static/ did not answer a hashed name as immutable"
 check_bytes demo-relay "$UNICODE" "$(base_of demo-relay)/$UNICODE_URL"
 # The hand-off itself: the demo's own answer is empty, nginx fills it in.
 handoff=$(curl -sS -D - -o "$RUN/check.body" "http://127.0.0.1:$P_DEMO/nginx/$SMALL")
@@ -546,7 +598,11 @@ for name in $SCENARIOS; do
         cond)
             scenario cond "$CONNS" "$SMALL" demo demo-head demo-304 nginx nginx-head nginx-304
             ;;
-        *) die "unknown scenario '$name' (small medium large1 large8 relay cond collect)" ;;
+        static-small)
+            scenario static-small "$CONNS" "$STATIC_SMALL" demo-static servedir-pc actix nginx
+            ;;
+        static-large) scenario static-large 1 "$STATIC_LARGE" demo-static servedir-pc actix nginx ;;
+        *) die "unknown scenario '$name' (small medium large1 large8 relay cond static-small static-large collect)" ;;
     esac
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -587,6 +643,7 @@ python3 "$ROOT/bench/report.py" \
     --set "warmup=$WARMUP" \
     --set "connections=$CONNS" \
     --set "large_mib=$LARGE_MIB" \
+    --set "static_large_mib=$STATIC_LARGE_MIB" \
     --set "quick=$QUICK"
 log "wrote $OUT"
 

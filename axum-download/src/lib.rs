@@ -45,7 +45,7 @@
 //! | `http-download` | yes | [`HttpDownload`], over reqwest |
 //! | `serve` | yes | [`serve`] and [`ServerLimits`]: an HTTP/1.1 server with header, send and idle timeouts |
 //! | `test-util` | no | [`test_util`]: assertions on download responses, temporary media roots |
-//! | `static-files` | no | [`static_files`]: read a Django-format `staticfiles.json`, hashed URLs and integrity with [`static_files::StaticUrls`] |
+//! | `static-files` | no | [`static_files`]: read a Django-format `staticfiles.json`, hashed URLs and integrity with [`static_files::StaticUrls`], serve the files with the [`StaticFiles`] layer |
 //! | `collect` | no | `static_files::Collect` (implies `static-files`): hashed copies, rewritten CSS/JS references, precompressed sidecars, the manifest |
 
 /// `impl IntoFuture` for a download builder with an
@@ -117,6 +117,8 @@ pub use settings::{DownloadSettings, SettingsError, SharedSettings};
 pub use signature::{
     SignatureError, SignatureLayer, SignatureService, SignedStorage, UrlSigner, SIGNATURE_PARAM,
 };
+#[cfg(feature = "static-files")]
+pub use static_files::StaticFiles;
 pub use storage::{encode_path, FileSystemStorage, Storage, StorageDownload};
 pub use virtual_download::VirtualDownload;
 

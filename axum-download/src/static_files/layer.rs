@@ -31,16 +31,40 @@ use crate::settings::SharedSettings;
 /// The `Cache-Control` of names the manifest lists as hashed: their bytes
 /// never change under that name, so any cache may keep them for a year
 /// without asking again.
+///
+/// ```
+/// # use axum_download::static_files::{StaticFiles, HASHED_CACHE_CONTROL};
+/// assert_eq!(HASHED_CACHE_CONTROL, "public, max-age=31536000, immutable");
+/// // Shorter, for a CDN that should drop old files sooner:
+/// let builder = StaticFiles::collected("static").hashed_cache_control("public, max-age=2592000, immutable");
+/// ```
 pub const HASHED_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
 /// The `Cache-Control` of every other name (originals, HTML): caches keep
 /// them but ask again each time, which the `ETag` makes a cheap 304.
+///
+/// ```
+/// # use axum_download::static_files::UNHASHED_CACHE_CONTROL;
+/// assert_eq!(UNHASHED_CACHE_CONTROL, "no-cache");
+/// ```
 pub const UNHASHED_CACHE_CONTROL: &str = "no-cache";
 
 /// Files up to this size are kept in memory once read, by default.
+///
+/// ```
+/// # use axum_download::static_files::{StaticFiles, DEFAULT_BYTE_CACHE_FILE, DEFAULT_BYTE_CACHE_TOTAL};
+/// // Twice the default per file, the default in all:
+/// let builder = StaticFiles::collected("static")
+///     .byte_cache(2 * DEFAULT_BYTE_CACHE_FILE, DEFAULT_BYTE_CACHE_TOTAL);
+/// ```
 pub const DEFAULT_BYTE_CACHE_FILE: u64 = 16 * 1024;
 
 /// The most memory the byte cache takes, by default.
+///
+/// ```
+/// # use axum_download::static_files::DEFAULT_BYTE_CACHE_TOTAL;
+/// assert_eq!(DEFAULT_BYTE_CACHE_TOTAL, 64 << 20);
+/// ```
 pub const DEFAULT_BYTE_CACHE_TOTAL: u64 = 64 * 1024 * 1024;
 
 /// The largest file the byte cache may hold: one read of the blocking pool.
@@ -263,6 +287,14 @@ impl StaticFiles {
     }
 
     /// Whether the table answers no name.
+    ///
+    /// ```
+    /// # use axum_download::static_files::StaticFiles;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::write(dir.path().join("staticfiles.json"), r#"{"paths": {}, "version": "1.1"}"#).unwrap();
+    /// let static_files = StaticFiles::collected(dir.path()).build().unwrap();
+    /// assert!(static_files.is_empty());
+    /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -23,6 +23,12 @@
 //!
 //! What the collect step understands in stylesheets and scripts, what it
 //! leaves alone, and how it orders its work is described on [`Collect`].
+//!
+//! [`StaticFiles`] serves the collected root: a tower layer around the
+//! whole application that answers the names under its prefix from an
+//! in-memory table built from the manifest (sidecars negotiated, caching
+//! decided by the manifest, conditionals and ranges by the download
+//! engine) and passes every other request through untouched.
 
 #[cfg(feature = "collect")]
 mod collect;
