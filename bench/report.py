@@ -35,6 +35,16 @@ SCENARIOS = {
     "zip-small": ("zip of 1,000 files of 1 KiB, 4 connections (wrk)", "req/s", ["nginx-zip"]),
     "zip-large": ("zip of 4 files of 256 MiB, 1 connection (wrk)", "MB/s", ["nginx-zip"]),
     "cached": ("a {large} remote file, 1 connection (wrk)", "MB/s", ["nginx"]),
+    "static-small": (
+        "Static files: 1 KiB stylesheet by its hashed name, {connections} connections (wrk)",
+        "req/s",
+        ["servedir-pc", "actix", "nginx"],
+    ),
+    "static-large": (
+        "Static files: {static_large} file by its hashed name, 1 connection (wrk)",
+        "MB/s",
+        ["servedir-pc", "actix", "nginx"],
+    ),
 }
 
 LABELS = {
@@ -52,6 +62,8 @@ LABELS = {
     "demo-archive": "demo `/archive/` (ArchiveDownload, zip made per request)",
     "nginx-zip": "nginx direct, the zip made beforehand with `zip -0`",
     "demo-cached": "demo `/cached/` (RemoteCache of nginx direct, filled)",
+    "demo-static": "demo `/static/` (`StaticFiles` layer, table and byte cache)",
+    "servedir-pc": "axum + ServeDir, `precompressed_br` + `precompressed_gzip`",
 }
 COND_LABELS = {
     "demo": "demo `GET` (200, 1 KiB)",
@@ -65,6 +77,7 @@ REF_NAMES = {
     "servedir": "ServeDir",
     "actix": "actix-files",
     "nginx": "nginx direct",
+    "servedir-pc": "ServeDir (precompressed)",
     "get": "the same server's GET",
     "s3-direct": "the store direct",
     "nginx-zip": "nginx + `zip -0`",
@@ -132,7 +145,11 @@ def scenario_table(runs, name, info):
     title, metric, refs = SCENARIOS[name]
     table = runs[name]
     large = f"{info.get('large_mib', '512')} MiB"
-    title = title.format(large=large, connections=info.get("connections", "?"))
+    title = title.format(
+        large=large,
+        connections=info.get("connections", "?"),
+        static_large=f"{info.get('static_large_mib', '64')} MiB",
+    )
     lines = [f"### {title}", ""]
     header = ["server", "req/s", "MB/s", "p99 latency", "peak RSS", "errors"]
     header += [f"{metric} ÷ {REF_NAMES[r]}" for r in refs]
@@ -182,6 +199,24 @@ def targets(runs):
     add(
         "1 KiB GET req/s: demo ÷ faster of actix-files and ServeDir",
         ratio(runs, "small", "demo", ["actix", "servedir"], "req/s"),
+        "≥ 1.0×",
+        lambda v: v >= 1.0,
+    )
+    add(
+        "static 1 KiB req/s: demo `/static/` ÷ faster of ServeDir (precompressed) and actix-files",
+        ratio(runs, "static-small", "demo-static", ["servedir-pc", "actix"], "req/s"),
+        "≥ 1.0×",
+        lambda v: v >= 1.0,
+    )
+    add(
+        "static 1 KiB req/s: demo `/static/` ÷ nginx direct",
+        ratio(runs, "static-small", "demo-static", ["nginx"], "req/s"),
+        "≥ 0.8×",
+        lambda v: v >= 0.8,
+    )
+    add(
+        "static large MB/s: demo `/static/` ÷ faster of ServeDir (precompressed) and actix-files",
+        ratio(runs, "static-large", "demo-static", ["servedir-pc", "actix"], "MB/s"),
         "≥ 1.0×",
         lambda v: v >= 1.0,
     )

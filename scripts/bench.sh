@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Benchmarks the demo against tower-http's ServeDir, actix-files and nginx, and
-# collectstatic against Django's and WhiteNoise's,
+# Benchmarks the demo against tower-http's ServeDir, actix-files and nginx,
+# its static files (the StaticFiles layer) against ServeDir with its
+# precompressed options, actix-files and nginx over the same collected root,
+# and collectstatic against Django's and WhiteNoise's,
 # on loopback, and writes the results to BENCHMARKS.md.
+#
+# memory-serve is not a peer: it embeds its assets into the binary at
+# compile time (a build script reads the directory), so it cannot serve the
+# root this script collects at run time without rebuilding the peer inside
+# every run.
 #
 # Usage: ./scripts/bench.sh            full run (about 13 minutes on 2 cores)
 #        BENCH_QUICK=1 ./scripts/bench.sh   smoke run (about 2 minutes)
@@ -18,7 +25,8 @@
 #   BENCH_CONNECTIONS  wrk connections for the small-file scenarios [32]
 #   BENCH_LARGE_MIB    size of the large file in MiB [512]
 #   BENCH_SCENARIOS    which scenarios, space-separated
-#                      [small medium large1 large8 relay cond collect s3large s3small zip-small zip-large cached]
+#                      [small medium large1 large8 relay cond static-small static-large
+#                      collect s3large s3small zip-small zip-large cached]
 #                      (s3large, s3small: an object store, moto, installed
 #                      from PyPI by scripts/install-moto.sh; moto is slow and
 #                      bounds every figure of those two)
@@ -27,6 +35,8 @@
 #                      zip-large: the same with 4 files of 256 MiB;
 #                      cached: /cached/ of the large file against /http/ and
 #                      the upstream (nginx) directly
+#   BENCH_STATIC_LARGE_MIB  size of the large file of the static-large
+#                      scenario in MiB [64]
 #   BENCH_COLLECT_FILES  files of the generated tree collected by our
 #                      collectstatic, Django's and WhiteNoise's [10000] (2000)
 #   BENCH_COLLECT_ROUNDS rounds of the collect scenario [1]
@@ -68,13 +78,14 @@ fi
 COLLECT_ROUNDS=${BENCH_COLLECT_ROUNDS:-1}
 CONNS=${BENCH_CONNECTIONS:-32}
 LARGE_MIB=${BENCH_LARGE_MIB:-512}
-SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond collect s3large s3small zip-small zip-large cached}
+STATIC_LARGE_MIB=${BENCH_STATIC_LARGE_MIB:-64}
+SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond static-small static-large collect s3large s3small zip-small zip-large cached}
 # What the chosen scenarios need: the object store, the Rust peers, oha.
 WANT_S3=0 WANT_PEERS=0 WANT_OHA=0
 for name in $SCENARIOS; do
     case $name in
         s3large | s3small) WANT_S3=1 ;;
-        small | medium | large1 | large8) WANT_PEERS=1 ;;
+        small | medium | large1 | large8 | static-small | static-large) WANT_PEERS=1 ;;
         cond) WANT_OHA=1 ;;
     esac
 done
@@ -87,7 +98,7 @@ die() {
     exit 1
 }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
-for value in "$SECS" "$ROUNDS" "$WARMUP" "$CONNS" "$LARGE_MIB" "$COLLECT_FILES" "$COLLECT_ROUNDS"; do
+for value in "$SECS" "$ROUNDS" "$WARMUP" "$CONNS" "$LARGE_MIB" "$STATIC_LARGE_MIB" "$COLLECT_FILES" "$COLLECT_ROUNDS"; do
     [[ $value =~ ^[0-9]+$ ]] || die "expected a whole number, got '$value'"
 done
 [ "$SECS" -ge 1 ] && [ "$ROUNDS" -ge 1 ] && [ "$CONNS" -ge 1 ] && [ "$LARGE_MIB" -ge 1 ] \
@@ -230,11 +241,36 @@ if wants zip-large; then
     make_archive_dir "$ARCH_LARGE" 4 $((256 * 1024 * 1024))
 fi
 
+# The static-files scenarios: a 1 KiB stylesheet (with sidecars) and a
+# large file, collected into MEDIA/static by our collectstatic, served by
+# their hashed names: the demo from its table (--static-root), the peers
+# and nginx from the same directory.
+log "collecting the static files into $MEDIA/static (large: $STATIC_LARGE_MIB MiB)"
+mkdir -p "$RUN/static-src/css"
+python3 -c 'import sys; rule = "a.c%d { color: #%06x; }\n"; text = "".join(rule % (i, i * 2654435761 % 16777216) for i in range(64)); sys.stdout.write(text[:1024])' \
+    >"$RUN/static-src/css/small.css"
+head -c $((STATIC_LARGE_MIB * 1024 * 1024)) /dev/urandom >"$RUN/static-src/large.bin"
+"$ROOT_TARGET/release/collectstatic" --source "$RUN/static-src" --static-root "$MEDIA/static" \
+    >"$RUN/logs/collectstatic.log" 2>&1 || {
+    cat "$RUN/logs/collectstatic.log" >&2
+    die "collectstatic failed"
+}
+chmod -R a+rX "$MEDIA/static"
+static_name() {
+    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["paths"][sys.argv[2]])' \
+        "$MEDIA/static/staticfiles.json" "$1"
+}
+STATIC_SMALL=static/$(static_name css/small.css)
+STATIC_LARGE=static/$(static_name large.bin)
+for name in "$STATIC_SMALL" "$STATIC_LARGE"; do
+    SHA[$name]=$(sha256sum <"$MEDIA/$name" | cut -d' ' -f1)
+done
+
 # ---------------------------------------------------------------- servers
 # Distinct free loopback ports, one per process.
-read -r P_DEMO P_SERVEDIR P_ACTIX P_NGINX P_NGINX_NN P_PROXY P_PROXY_KA P_S3 < <(python3 -c '
+read -r P_DEMO P_SERVEDIR P_ACTIX P_NGINX P_NGINX_NN P_PROXY P_PROXY_KA P_S3 P_SERVEDIR_PC < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(8)]
+socks = [socket.socket() for _ in range(9)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))
@@ -360,14 +396,16 @@ export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
 if [ "$WANT_S3" = 1 ]; then S3_ARGS=(--s3 "http://127.0.0.1:$P_S3/$S3_BUCKET"); fi
 start_rust_servers() {
     start demo "$P_DEMO" "$DEMO_BIN" --addr "127.0.0.1:$P_DEMO" --media-root "$MEDIA" \
-        --upstream "http://127.0.0.1:$P_NGINX" --cache-dir "$RUN/cache" "${S3_ARGS[@]}"
+        --upstream "http://127.0.0.1:$P_NGINX" --static-root "$MEDIA/static" --cache-dir "$RUN/cache" "${S3_ARGS[@]}"
     [ "$WANT_PEERS" = 1 ] || return 0
     start servedir "$P_SERVEDIR" "$SERVEDIR_BIN" --addr "127.0.0.1:$P_SERVEDIR" --root "$MEDIA"
+    start servedir-pc "$P_SERVEDIR_PC" "$SERVEDIR_BIN" --addr "127.0.0.1:$P_SERVEDIR_PC" \
+        --root "$MEDIA" --precompressed
     start actix "$P_ACTIX" "$ACTIX_BIN" --addr "127.0.0.1:$P_ACTIX" --root "$MEDIA"
 }
 stop_rust_servers() {
     local name
-    for name in demo servedir actix; do stop "$name"; done
+    for name in demo servedir servedir-pc actix; do stop "$name"; done
 }
 log "starting nginx (direct on $P_NGINX, in front of the demo on $P_PROXY)"
 start_nginx nginx "$P_NGINX" "$RUN/nginx-direct"
@@ -411,6 +449,8 @@ start_rust_servers
 #   demo-relay                 the demo's /http/ (HttpDownload from nginx)
 #   demo-head, nginx-head      HEAD
 #   demo-304, nginx-304        GET with If-None-Match: the server's ETag
+#   demo-static                the demo's /static/ (StaticFiles layer)
+#   servedir-pc                ServeDir with precompressed_br and _gzip
 #   s3-direct                  moto serving the object (presigned GET)
 #   demo-s3                    the demo's /s3/ (ObjectStoreStorage relay)
 #   nginx-demo-s3              nginx in front of the demo, /s3-nginx/: nginx
@@ -418,7 +458,7 @@ start_rust_servers
 # The processes whose memory a row reports.
 pids_of() {
     case $1 in
-        demo | demo-head | demo-304 | demo-relay | demo-s3 | demo-archive | demo-cached) echo "${PID_OF[demo]}" ;;
+        demo | demo-head | demo-304 | demo-relay | demo-s3 | demo-archive | demo-cached | demo-static) echo "${PID_OF[demo]}" ;;
         s3-direct)
             echo "${PID_OF[s3]}"
             pgrep -P "${PID_OF[s3]}" || true
@@ -427,7 +467,7 @@ pids_of() {
             echo "${PID_OF[demo]}"
             pgrep -P "${PID_OF[proxy]}" || true
             ;;
-        servedir | actix) echo "${PID_OF[$1]}" ;;
+        servedir | servedir-pc | actix) echo "${PID_OF[$1]}" ;;
         nginx | nginx-head | nginx-304 | nginx-zip) pgrep -P "${PID_OF[nginx]}" || true ;;
         nginx-nn) pgrep -P "${PID_OF[nginxnn]}" || true ;;
         nginx-demo)
@@ -448,6 +488,8 @@ base_of() {
         demo-relay) echo "http://127.0.0.1:$P_DEMO/http" ;;
         demo-archive) echo "http://127.0.0.1:$P_DEMO/archive" ;;
         demo-cached) echo "http://127.0.0.1:$P_DEMO/cached" ;;
+        demo-static) echo "http://127.0.0.1:$P_DEMO" ;;
+        servedir-pc) echo "http://127.0.0.1:$P_SERVEDIR_PC" ;;
         servedir) echo "http://127.0.0.1:$P_SERVEDIR" ;;
         actix) echo "http://127.0.0.1:$P_ACTIX" ;;
         nginx | nginx-head | nginx-304 | nginx-zip) echo "http://127.0.0.1:$P_NGINX" ;;
@@ -490,6 +532,14 @@ done
 for name in "$SMALL" "$LARGE"; do
     check_bytes demo-relay "$name" "$(base_of demo-relay)/$name"
 done
+for server in demo-static servedir-pc actix nginx; do
+    for name in "$STATIC_SMALL" "$STATIC_LARGE"; do
+        check_bytes "$server" "$name" "$(base_of "$server")/$name"
+    done
+done
+static_head=$(curl -sS -D - -o /dev/null "$(base_of demo-static)/$STATIC_SMALL" | tr -d '\r')
+grep -qi '^cache-control: public, max-age=31536000, immutable$' <<<"$static_head" \
+    || die "the demo's /static/ did not answer a hashed name as immutable"
 check_bytes demo-relay "$UNICODE" "$(base_of demo-relay)/$UNICODE_URL"
 if [ "$WANT_S3" = 1 ]; then
     for server in s3-direct demo-s3 nginx-demo-s3; do
@@ -703,12 +753,16 @@ for name in $SCENARIOS; do
         cond)
             scenario cond "$CONNS" "$SMALL" demo demo-head demo-304 nginx nginx-head nginx-304
             ;;
+        static-small)
+            scenario static-small "$CONNS" "$STATIC_SMALL" demo-static servedir-pc actix nginx
+            ;;
+        static-large) scenario static-large 1 "$STATIC_LARGE" demo-static servedir-pc actix nginx ;;
         s3large) scenario s3large 1 "$LARGE" s3-direct demo-s3 nginx-demo-s3 ;;
         s3small) scenario s3small "$CONNS" "$SMALL" s3-direct demo-s3 nginx-demo-s3 ;;
         zip-small) scenario zip-small 4 "$ARCH_SMALL" demo-archive nginx-zip ;;
         zip-large) scenario zip-large 1 "$ARCH_LARGE" demo-archive nginx-zip ;;
         cached) scenario cached 1 "$LARGE" demo-cached demo-relay nginx ;;
-        *) die "unknown scenario '$name' (small medium large1 large8 relay cond collect s3large s3small zip-small zip-large cached)" ;;
+        *) die "unknown scenario '$name' (small medium large1 large8 relay cond static-small static-large collect s3large s3small zip-small zip-large cached)" ;;
     esac
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -749,6 +803,7 @@ python3 "$ROOT/bench/report.py" \
     --set "warmup=$WARMUP" \
     --set "connections=$CONNS" \
     --set "large_mib=$LARGE_MIB" \
+    --set "static_large_mib=$STATIC_LARGE_MIB" \
     --set "quick=$QUICK" \
     "${ZIP_SECONDS[@]/#/--set=}" "${ARCHIVE_SECONDS[@]/#/--set=}"
 log "wrote $OUT"

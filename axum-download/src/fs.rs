@@ -265,6 +265,18 @@ pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// Opens a trusted path (a file the static-files table checked when it was
+/// built) without blocking and without a metadata call.
+#[cfg(feature = "static-files")]
+pub(crate) fn open_listed(path: &Path) -> io::Result<File> {
+    #[cfg(target_os = "linux")]
+    return rustix::fs::open(path, READ_FLAGS, rustix::fs::Mode::empty())
+        .map(File::from)
+        .map_err(not_found);
+    #[cfg(not(target_os = "linux"))]
+    File::open(path).map_err(not_found)
+}
+
 /// `metadata` when it is a regular file's; anything else is `NotFound`.
 fn regular_file(path: &Path, metadata: Metadata) -> io::Result<Metadata> {
     if metadata.is_file() {
@@ -445,7 +457,7 @@ fn sized_buffer(remaining: u64, size: usize) -> BytesMut {
 
 /// Reads up to one chunk at `offset`; a file that ends before `remaining`
 /// bytes were read is an `UnexpectedEof` error.
-fn read_chunk(file: &File, offset: u64, remaining: u64) -> io::Result<Bytes> {
+pub(crate) fn read_chunk(file: &File, offset: u64, remaining: u64) -> io::Result<Bytes> {
     read_into(file, offset, chunk_buffer(remaining))
 }
 

@@ -46,7 +46,7 @@
 //! | `http-download` | yes | [`HttpDownload`] and [`RemoteCache`], over reqwest |
 //! | `serve` | yes | [`serve`] and [`ServerLimits`]: an HTTP/1.1 server with header, send and idle timeouts |
 //! | `test-util` | no | [`test_util`]: assertions on download responses, temporary media roots |
-//! | `static-files` | no | [`static_files`]: read a Django-format `staticfiles.json`, hashed URLs and integrity with [`static_files::StaticUrls`] |
+//! | `static-files` | no | [`static_files`]: read a Django-format `staticfiles.json`, hashed URLs and integrity with [`static_files::StaticUrls`], serve the files with the [`StaticFiles`] layer |
 //! | `collect` | no | `static_files::Collect` (implies `static-files`): hashed copies, rewritten CSS/JS references, precompressed sidecars, the manifest |
 //! | `object-store` | no | [`ObjectStoreStorage`]: files in S3 and other object stores, over the `object_store` crate |
 
@@ -147,11 +147,13 @@ pub use response::{DownloadResponse, DEFAULT_CACHE_CONTROL};
 #[cfg(feature = "serve")]
 pub use serve::{serve, ServerLimits};
 pub use settings::{DownloadSettings, SettingsError, SharedSettings};
+#[cfg(feature = "static-files")]
+pub use static_files::StaticFiles;
 pub use storage::{FileSystemStorage, Storage, StorageDownload};
 pub use virtual_download::VirtualDownload;
 
 /// The README's Rust examples, compiled and run as doc tests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "object-store", feature = "collect"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeExamples;
 

@@ -291,18 +291,19 @@ impl IntoResponse for DownloadResponse {
         // Only 200 and a relayed 206 have a body; a relayed 304, 412 or 416
         // carries its validators (and Content-Range) alone.
         let has_body = status == StatusCode::OK || status == StatusCode::PARTIAL_CONTENT;
+        if status == StatusCode::OK {
+            return pending_response(
+                Arc::new(self.file),
+                headers,
+                content_type,
+                default_policy,
+                validators,
+            );
+        }
         let name = self.file.meta.name.as_deref();
-        let report = Report::new(
-            if status == StatusCode::OK {
-                "full"
-            } else {
-                "relayed"
-            },
-            status.as_u16(),
-            name,
-        );
         let body = if has_body {
-            file_body(&self.file.source, None, size, report.clone())
+            let report = Report::new("relayed", status.as_u16(), name);
+            file_body(&self.file.source, None, size, report)
         } else {
             report::emit("relayed", status.as_u16(), name, 0, true);
             Body::empty()
@@ -310,15 +311,7 @@ impl IntoResponse for DownloadResponse {
         let mut response = Response::new(body);
         *response.status_mut() = status;
         *response.headers_mut() = headers;
-        if status == StatusCode::OK {
-            response.extensions_mut().insert(PendingDownload {
-                file: Arc::new(self.file),
-                content_type,
-                report,
-                default_policy,
-                validators,
-            });
-        } else if !has_body {
+        if !has_body {
             let headers = response.headers_mut();
             let content_range = headers.remove(header::CONTENT_RANGE);
             strip_representation(headers);
@@ -349,6 +342,31 @@ fn stated_validators(meta: &FileMeta, handler_headers: &HeaderMap) -> Validators
     validators
 }
 
+/// The 200 answer for `file` with `headers` already computed (by
+/// [`DownloadResponse`], or once per static file by the static-files
+/// table): the whole file as the body, not opened yet, and the file in the
+/// extensions for [`finish_with_settings`] to answer conditions and ranges.
+pub(crate) fn pending_response(
+    file: Arc<DownloadFile>,
+    headers: HeaderMap,
+    content_type: HeaderValue,
+    default_policy: bool,
+    validators: Validators,
+) -> Response {
+    let report = Report::new("full", 200, file.meta.name.as_deref());
+    let body = file_body(&file.source, None, file.meta.size, report.clone());
+    let mut response = Response::new(body);
+    *response.headers_mut() = headers;
+    response.extensions_mut().insert(PendingDownload {
+        file,
+        content_type,
+        report,
+        default_policy,
+        validators,
+    });
+    response
+}
+
 pub(crate) fn file_body(
     source: &Arc<dyn FileSource>,
     range: Option<ByteRange>,
@@ -365,7 +383,7 @@ pub(crate) fn file_body(
 
 /// Adds `charset` (default `utf-8`) to textual types that have none; other
 /// types (`image/png`) never get one.
-fn with_charset(mime: String, charset: Option<&str>) -> String {
+pub(crate) fn with_charset(mime: String, charset: Option<&str>) -> String {
     let lower = mime.to_ascii_lowercase();
     if lower.contains("charset=") || !is_textual(&lower) {
         return mime;

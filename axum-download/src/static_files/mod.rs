@@ -23,23 +23,37 @@
 //!
 //! What the collect step understands in stylesheets and scripts, what it
 //! leaves alone, and how it orders its work is described on [`Collect`].
+//!
+//! [`StaticFiles`] serves the collected root: a tower layer around the
+//! whole application that answers the names under its prefix from an
+//! in-memory table built from the manifest (sidecars negotiated, caching
+//! decided by the manifest, conditionals and ranges by the download
+//! engine) and passes every other request through untouched.
 
 #[cfg(feature = "collect")]
 mod collect;
 #[cfg(feature = "collect")]
 mod compress;
 mod error;
+mod layer;
 mod lookup;
 mod manifest;
 #[cfg(feature = "collect")]
 mod naming;
+mod negotiate;
 #[cfg(feature = "collect")]
 mod rewrite;
+mod table;
 #[cfg(feature = "collect")]
 mod write;
 
 #[cfg(feature = "collect")]
 pub use collect::{Collect, CollectReport, Duplicate, Progress};
 pub use error::StaticFilesError;
+pub use layer::{
+    NotFound, ResponseFuture, StaticFiles, StaticFilesBuilder, StaticFilesService,
+    DEFAULT_BYTE_CACHE_FILE, DEFAULT_BYTE_CACHE_TOTAL, HASHED_CACHE_CONTROL,
+    UNHASHED_CACHE_CONTROL,
+};
 pub use lookup::StaticUrls;
 pub use manifest::{Encoding, ManifestEntry, StaticManifest, MANIFEST_NAME, MANIFEST_VERSION};

@@ -265,14 +265,15 @@ impl Prepared {
             .upstream
             .clone()
             .unwrap_or_else(|| format!("http://{local_addr}/path"));
-        let statics = static_files::Statics::prepare(config)?;
+        let settings = SharedSettings::new(settings);
+        let statics = static_files::Statics::prepare(config, &settings)?;
         Ok(Self {
             statics,
             state: AppState {
                 media_root: Arc::new(root.clone()),
                 storage,
                 optimized: optimized.clone(),
-                settings: SharedSettings::new(settings),
+                settings,
                 healthcheck: Arc::new(Healthcheck::new(
                     optimized.clone(),
                     HEALTHCHECK_FILE,
@@ -294,10 +295,18 @@ impl Prepared {
         self.state.settings.clone()
     }
 
-    /// The demo's router.
+    /// The demo's router: the application inside the static-files layer.
     pub fn router(self) -> Router {
+        let (app, static_files) = self.into_parts();
+        app.layer(static_files)
+    }
+
+    /// The application without the static-files layer, and the layer:
+    /// `app.layer(static_files)` is [`router`](Self::router).
+    pub fn into_parts(self) -> (Router, axum_download::static_files::StaticFiles) {
+        let static_files = self.statics.files().clone();
         let layer = DownloadLayer::shared(self.state.settings.clone());
-        Router::new()
+        let app = Router::new()
             .route("/path/{*name}", get(path_download))
             .route("/inline/{*name}", get(inline_download))
             .route("/storage/{*name}", get(storage_download))
@@ -322,7 +331,8 @@ impl Prepared {
             .route("/s3-nginx/{*key}", get(s3::nginx))
             .layer(layer)
             .with_state(self.state)
-            .merge(self.statics.router())
+            .merge(self.statics.router());
+        (app, static_files)
     }
 }
 

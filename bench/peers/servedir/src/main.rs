@@ -2,8 +2,12 @@
 //! as an application that already uses tower-http would serve files.
 //!
 //! ```text
-//! peer-servedir --addr 127.0.0.1:8001 --root DIR
+//! peer-servedir --addr 127.0.0.1:8001 --root DIR [--precompressed]
 //! ```
+//!
+//! `--precompressed`: `ServeDir::precompressed_br()` and
+//! `precompressed_gzip()`, as an application serving a collected static
+//! root with its sidecars would.
 //!
 //! Prints `listening on http://ADDR` once it accepts connections. Like the
 //! demo (and nginx on keep-alive connections), it sets `TCP_NODELAY` on
@@ -18,16 +22,18 @@ use axum::serve::ListenerExt;
 use axum::Router;
 use tower_http::services::ServeDir;
 
-const USAGE: &str = "usage: peer-servedir --addr 127.0.0.1:8001 --root DIR";
+const USAGE: &str = "usage: peer-servedir --addr 127.0.0.1:8001 --root DIR [--precompressed]";
 
 struct Args {
     addr: SocketAddr,
     root: PathBuf,
+    precompressed: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut addr = None;
     let mut root = None;
+    let mut precompressed = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -43,12 +49,14 @@ fn parse_args() -> Result<Args, String> {
                 );
             }
             "--root" => root = Some(PathBuf::from(value()?)),
+            "--precompressed" => precompressed = true,
             _ => return Err(format!("unknown flag {flag:?}; {USAGE}")),
         }
     }
     Ok(Args {
         addr: addr.ok_or_else(|| format!("--addr is required; {USAGE}"))?,
         root: root.ok_or_else(|| format!("--root is required; {USAGE}"))?,
+        precompressed,
     })
 }
 
@@ -77,7 +85,11 @@ async fn main() -> ExitCode {
     };
     // ServeDir with its defaults (64 KiB read chunks on tokio::fs), the way
     // an axum application mounts it.
-    let app = Router::new().fallback_service(ServeDir::new(&args.root));
+    let mut serve_dir = ServeDir::new(&args.root);
+    if args.precompressed {
+        serve_dir = serve_dir.precompressed_br().precompressed_gzip();
+    }
+    let app = Router::new().fallback_service(serve_dir);
     match listener.local_addr() {
         Ok(local) => println!("listening on http://{local}"),
         Err(err) => {
