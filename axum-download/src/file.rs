@@ -15,6 +15,14 @@ use futures_util::Stream;
 use crate::conditional::{ByteRange, ETag, Validators};
 
 /// A stream of file bytes.
+///
+/// ```
+/// use axum_download::file::ByteStream;
+/// use bytes::Bytes;
+///
+/// let chunks = [Ok(Bytes::from("hello, ")), Ok(Bytes::from("world"))];
+/// let stream: ByteStream = Box::pin(futures_util::stream::iter(chunks));
+/// ```
 pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
 /// What is known about a file before its bytes are read.
@@ -22,6 +30,18 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 /// Every field is optional: a storage fills what it knows, an application
 /// object may add what it already has (so a remote storage needs no extra
 /// round-trip), and the response is computed from whatever is present.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use axum_download::file::FileMeta;
+/// use axum_download::rfc9110::ETag;
+///
+/// let mut meta = FileMeta::named("report.csv");
+/// meta.size = Some(1024);
+/// meta.content_type = Some("text/csv".to_owned());
+/// meta.modified = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+/// meta.etag = Some(ETag::strong("report-v3"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FileMeta {
@@ -60,6 +80,14 @@ pub struct FileMeta {
 
 impl FileMeta {
     /// Metadata with only a client file name.
+    ///
+    /// ```
+    /// use axum_download::file::FileMeta;
+    ///
+    /// let meta = FileMeta::named("a.txt");
+    /// assert_eq!(meta.name.as_deref(), Some("a.txt"));
+    /// assert_eq!(meta.size, None);
+    /// ```
     #[must_use]
     pub fn named(name: impl Into<String>) -> Self {
         Self {
@@ -69,6 +97,17 @@ impl FileMeta {
     }
 
     /// The validators the conditional engine compares.
+    ///
+    /// ```
+    /// use axum_download::file::FileMeta;
+    /// use axum_download::rfc9110::ETag;
+    ///
+    /// let mut meta = FileMeta::named("a.txt");
+    /// meta.etag = Some(ETag::weak("v1"));
+    /// let validators = meta.validators();
+    /// assert_eq!(validators.etag, Some(ETag::weak("v1")));
+    /// assert_eq!(validators.last_modified, None);
+    /// ```
     #[must_use]
     pub fn validators(&self) -> Validators {
         Validators {
@@ -83,23 +122,84 @@ impl FileMeta {
 /// Nothing is opened until [`open`](FileSource::open) is called, and the
 /// response body only calls it when it is first polled: a 304, a HEAD or a
 /// hand-off to the proxy never opens the file.
+///
+/// A source whose bytes are a repeated pattern, computed for each request:
+///
+/// ```
+/// use std::io;
+/// use axum::response::IntoResponse;
+/// use axum_download::file::{ByteStream, DownloadFile, FileMeta, FileSource};
+/// use axum_download::rfc9110::ByteRange;
+/// use axum_download::DownloadResponse;
+/// use bytes::Bytes;
+/// use futures_util::future::BoxFuture;
+///
+/// struct Zeros(u64);
+///
+/// impl FileSource for Zeros {
+///     fn open(&self, range: Option<ByteRange>) -> BoxFuture<'static, io::Result<ByteStream>> {
+///         let range = range.unwrap_or(ByteRange { start: 0, end: self.0 });
+///         let bytes = Bytes::from(vec![0u8; range.len() as usize]);
+///         let stream: ByteStream = Box::pin(futures_util::stream::iter([Ok(bytes)]));
+///         Box::pin(async move { Ok(stream) })
+///     }
+/// }
+///
+/// let mut meta = FileMeta::named("zeros.bin");
+/// meta.size = Some(4096);
+/// let response = DownloadResponse::new(DownloadFile::new(meta, Zeros(4096))).into_response();
+/// assert_eq!(response.headers()["accept-ranges"], "bytes");
+/// ```
 pub trait FileSource: Send + Sync + 'static {
     /// Opens the bytes, all of them (`None`) or one range.
     ///
     /// A range is only asked for when [`ranges`](FileSource::ranges) is
     /// true. The stream must yield exactly the bytes asked for; a stream that
     /// ends early makes the response fail rather than look complete.
+    ///
+    /// ```
+    /// use axum_download::rfc9110::ByteRange;
+    /// use axum_download::VirtualDownload;
+    /// use futures_util::TryStreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let download = VirtualDownload::bytes("a.bin", &b"0123456789"[..]);
+    /// let stream = download.file().source.open(Some(ByteRange { start: 7, end: 10 })).await?;
+    /// let chunks: Vec<_> = stream.try_collect().await?;
+    /// assert_eq!(chunks.concat(), b"789");
+    /// # Ok(())
+    /// # }
+    /// ```
     fn open(&self, range: Option<ByteRange>) -> BoxFuture<'static, io::Result<ByteStream>>;
 
     /// Whether [`open`](FileSource::open) accepts ranges and may be called
     /// more than once. One-shot streams answer `false`, so `Range` requests
     /// get the full 200.
+    ///
+    /// ```
+    /// use axum_download::VirtualDownload;
+    ///
+    /// assert!(VirtualDownload::text("a.txt", "abc").file().source.ranges());
+    /// let stream = futures_util::stream::iter([Ok::<_, std::io::Error>("abc")]);
+    /// assert!(!VirtualDownload::stream("a.txt", stream).file().source.ranges());
+    /// ```
     fn ranges(&self) -> bool {
         true
     }
 }
 
 /// The file of a download: metadata and the source of its bytes.
+///
+/// ```
+/// use axum_download::file::DownloadFile;
+/// use axum_download::VirtualDownload;
+///
+/// let download = VirtualDownload::text("a.txt", "hello");
+/// let file: &DownloadFile = download.file();
+/// assert_eq!(file.meta.size, Some(5));
+/// assert!(file.source.ranges());
+/// ```
 #[derive(Clone)]
 pub struct DownloadFile {
     /// What is known about the file.
@@ -110,6 +210,26 @@ pub struct DownloadFile {
 
 impl DownloadFile {
     /// A file from its metadata and source.
+    ///
+    /// ```
+    /// # use std::io;
+    /// # use axum_download::rfc9110::ByteRange;
+    /// # use futures_util::future::BoxFuture;
+    /// use axum_download::file::{ByteStream, DownloadFile, FileMeta, FileSource};
+    /// use axum_download::DownloadResponse;
+    ///
+    /// struct Empty;
+    /// impl FileSource for Empty {
+    ///     // ...
+    /// #   fn open(&self, _: Option<ByteRange>) -> BoxFuture<'static, io::Result<ByteStream>> {
+    /// #       Box::pin(async { Ok(Box::pin(futures_util::stream::empty()) as ByteStream) })
+    /// #   }
+    /// }
+    ///
+    /// let mut meta = FileMeta::named("empty.txt");
+    /// meta.size = Some(0);
+    /// let download = DownloadResponse::new(DownloadFile::new(meta, Empty));
+    /// ```
     pub fn new(meta: FileMeta, source: impl FileSource) -> Self {
         Self {
             meta,
