@@ -10,6 +10,16 @@ use crate::response::DownloadResponse;
 use crate::storage::{Storage, StorageSource};
 
 /// Where an object's file is: a name in a storage.
+///
+/// ```
+/// use std::sync::Arc;
+/// use axum_download::{FileSystemStorage, ObjectFile};
+///
+/// let file = ObjectFile {
+///     storage: Arc::new(FileSystemStorage::new("/srv/media")),
+///     name: "invoices/2024-001.pdf".to_owned(),
+/// };
+/// ```
 #[derive(Clone)]
 pub struct ObjectFile {
     /// The storage holding the file.
@@ -61,34 +71,187 @@ impl std::fmt::Debug for ObjectFile {
 /// ```
 pub trait DownloadObject {
     /// The object's file, `None` when it has none (answers 404).
+    ///
+    /// ```
+    /// use axum_download::{DownloadObject, ObjectDownload, ObjectFile};
+    ///
+    /// struct Draft;
+    ///
+    /// impl DownloadObject for Draft {
+    ///     fn file(&self) -> Option<ObjectFile> {
+    ///         None // nothing uploaded yet
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = ObjectDownload::new(Some(&Draft)).await.unwrap_err();
+    /// assert_eq!(err.status(), http::StatusCode::NOT_FOUND);
+    /// # }
+    /// ```
     fn file(&self) -> Option<ObjectFile>;
 
     /// The file name the client sees (upstream's `basename_field`).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use axum_download::{DownloadObject, FileSystemStorage, ObjectDownload, ObjectFile};
+    /// # struct Upload;
+    /// impl DownloadObject for Upload {
+    /// #   fn file(&self) -> Option<ObjectFile> {
+    /// #       let storage = Arc::new(FileSystemStorage::new("/srv/media"));
+    /// #       Some(ObjectFile { storage, name: "uploads/7.bin".to_owned() })
+    /// #   }
+    ///     fn basename(&self) -> Option<String> {
+    ///         Some("Quarterly report.pdf".to_owned())
+    ///     }
+    /// #   fn size(&self) -> Option<u64> { Some(3) }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let download = ObjectDownload::new(Some(&Upload)).await.unwrap();
+    /// assert_eq!(download.meta().name.as_deref(), Some("Quarterly report.pdf"));
+    /// # }
+    /// ```
     fn basename(&self) -> Option<String> {
         None
     }
 
     /// The MIME type (upstream's `mime_type_field`).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use axum_download::{DownloadObject, FileSystemStorage, ObjectDownload, ObjectFile};
+    /// # struct Upload;
+    /// impl DownloadObject for Upload {
+    /// #   fn file(&self) -> Option<ObjectFile> {
+    /// #       let storage = Arc::new(FileSystemStorage::new("/srv/media"));
+    /// #       Some(ObjectFile { storage, name: "uploads/7.bin".to_owned() })
+    /// #   }
+    ///     fn mime_type(&self) -> Option<String> {
+    ///         Some("image/webp".to_owned())
+    ///     }
+    /// #   fn size(&self) -> Option<u64> { Some(3) }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let download = ObjectDownload::new(Some(&Upload)).await.unwrap();
+    /// assert_eq!(download.meta().content_type.as_deref(), Some("image/webp"));
+    /// # }
+    /// ```
     fn mime_type(&self) -> Option<String> {
         None
     }
 
     /// The content encoding, e.g. `gzip` (upstream's `encoding_field`).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use axum_download::{DownloadObject, FileSystemStorage, ObjectDownload, ObjectFile};
+    /// # struct Upload;
+    /// impl DownloadObject for Upload {
+    /// #   fn file(&self) -> Option<ObjectFile> {
+    /// #       let storage = Arc::new(FileSystemStorage::new("/srv/media"));
+    /// #       Some(ObjectFile { storage, name: "uploads/7.bin".to_owned() })
+    /// #   }
+    ///     fn encoding(&self) -> Option<String> {
+    ///         Some("gzip".to_owned())
+    ///     }
+    /// #   fn size(&self) -> Option<u64> { Some(3) }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let download = ObjectDownload::new(Some(&Upload)).await.unwrap();
+    /// assert_eq!(download.meta().encoding.as_deref(), Some("gzip"));
+    /// # }
+    /// ```
     fn encoding(&self) -> Option<String> {
         None
     }
 
     /// The charset of a text file (upstream's `charset_field`).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use axum_download::{DownloadObject, FileSystemStorage, ObjectDownload, ObjectFile};
+    /// # struct Upload;
+    /// impl DownloadObject for Upload {
+    /// #   fn file(&self) -> Option<ObjectFile> {
+    /// #       let storage = Arc::new(FileSystemStorage::new("/srv/media"));
+    /// #       Some(ObjectFile { storage, name: "uploads/7.bin".to_owned() })
+    /// #   }
+    ///     fn charset(&self) -> Option<String> {
+    ///         Some("iso-8859-1".to_owned())
+    ///     }
+    /// #   fn size(&self) -> Option<u64> { Some(3) }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let download = ObjectDownload::new(Some(&Upload)).await.unwrap();
+    /// assert_eq!(download.meta().charset.as_deref(), Some("iso-8859-1"));
+    /// # }
+    /// ```
     fn charset(&self) -> Option<String> {
         None
     }
 
     /// The modification time (upstream's `modification_time_field`).
+    /// With [`size`](Self::size) it also gives the file a strong `ETag`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use axum_download::{DownloadObject, FileSystemStorage, ObjectDownload, ObjectFile};
+    /// # struct Upload;
+    /// impl DownloadObject for Upload {
+    /// #   fn file(&self) -> Option<ObjectFile> {
+    /// #       let storage = Arc::new(FileSystemStorage::new("/srv/media"));
+    /// #       Some(ObjectFile { storage, name: "uploads/7.bin".to_owned() })
+    /// #   }
+    ///     fn modified(&self) -> Option<std::time::SystemTime> {
+    ///         Some(std::time::UNIX_EPOCH)
+    ///     }
+    /// #   fn size(&self) -> Option<u64> { Some(3) }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let download = ObjectDownload::new(Some(&Upload)).await.unwrap();
+    /// assert_eq!(download.meta().modified, Some(std::time::UNIX_EPOCH));
+    /// assert!(download.meta().etag.is_some());
+    /// # }
+    /// ```
     fn modified(&self) -> Option<SystemTime> {
         None
     }
 
-    /// The size in bytes (upstream's `size_field`).
+    /// The size in bytes (upstream's `size_field`). When it is known the
+    /// storage is not asked for metadata (below, `/srv/media` need not
+    /// exist).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use axum_download::{DownloadObject, FileSystemStorage, ObjectDownload, ObjectFile};
+    /// # struct Upload;
+    /// impl DownloadObject for Upload {
+    /// #   fn file(&self) -> Option<ObjectFile> {
+    /// #       let storage = Arc::new(FileSystemStorage::new("/srv/media"));
+    /// #       Some(ObjectFile { storage, name: "uploads/7.bin".to_owned() })
+    /// #   }
+    ///     fn size(&self) -> Option<u64> {
+    ///         Some(1_000_000)
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let download = ObjectDownload::new(Some(&Upload)).await.unwrap();
+    /// assert_eq!(download.meta().size, Some(1_000_000));
+    /// # }
+    /// ```
     fn size(&self) -> Option<u64> {
         None
     }
@@ -114,6 +277,21 @@ pub struct ObjectDownload {
 
 impl ObjectDownload {
     /// The download of `object`'s file; `None` answers 404.
+    ///
+    /// ```
+    /// use axum_download::{DownloadObject, ObjectDownload, ObjectFile};
+    /// # struct Document;
+    /// # impl DownloadObject for Document {
+    /// #     fn file(&self) -> Option<ObjectFile> { None }
+    /// # }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let found: Option<Document> = None; // e.g. a database lookup
+    /// let err = ObjectDownload::new(found.as_ref()).await.unwrap_err();
+    /// assert_eq!(err.status(), http::StatusCode::NOT_FOUND);
+    /// # }
+    /// ```
     pub fn new<T: DownloadObject + ?Sized>(object: Option<&T>) -> Self {
         let Some(object) = object else {
             return Self {

@@ -13,7 +13,18 @@ use super::{
     X_ACCEL_REDIRECT, X_SENDFILE,
 };
 
-/// What the proxy is told to serve.
+/// What the proxy is told to serve: what a [`Rule`](super::Rule) makes of
+/// a file, and what [`hand_off`] writes into the response.
+///
+/// ```
+/// use axum_download::file::FileMeta;
+/// use axum_download::offload::{Backend, HandOff, Rule};
+///
+/// let mut meta = FileMeta::named("a.pdf");
+/// meta.local_path = Some("/srv/media/docs/a.pdf".into());
+/// let target = Rule::x_sendfile().source_dir("/srv/media").target(&meta, Backend::Development);
+/// assert_eq!(target, Some(HandOff::XSendfile { path: "/srv/media/docs/a.pdf".into() }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HandOff {
@@ -94,6 +105,25 @@ fn path_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
 /// `Content-Disposition`, every header the handler set, and the proxy's
 /// headers. `Content-Length` and `Content-Range` are dropped (the proxy
 /// computes its own).
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use axum_download::offload::{hand_off, HandOff};
+/// use axum_download::VirtualDownload;
+///
+/// let response = VirtualDownload::text("a.txt", "hello").into_response();
+/// let target = HandOff::Nginx {
+///     uri: "/x-accel/a.txt".to_owned(),
+///     buffering: Some(false),
+///     expires: None,
+///     limit_rate: None,
+/// };
+/// let response = hand_off(response, &target);
+/// assert_eq!(response.headers()["x-accel-redirect"], "/x-accel/a.txt");
+/// assert_eq!(response.headers()["x-accel-buffering"], "no");
+/// assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
+/// assert!(response.headers().get("content-length").is_none());
+/// ```
 pub fn hand_off(response: Response, target: &HandOff) -> Response {
     let (mut parts, _body) = response.into_parts();
     parts.status = StatusCode::OK;

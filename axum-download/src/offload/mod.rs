@@ -21,19 +21,68 @@ pub(crate) use rule::rule_error;
 pub use rule::{Rule, RuleError};
 
 /// `X-Accel-Redirect`: nginx serves the internal URI it names.
+///
+/// ```
+/// use axum_download::offload::X_ACCEL_REDIRECT;
+///
+/// assert_eq!(X_ACCEL_REDIRECT.as_str(), "x-accel-redirect");
+/// ```
 pub const X_ACCEL_REDIRECT: HeaderName = HeaderName::from_static("x-accel-redirect");
 /// `X-Accel-Buffering`: `yes` or `no`.
+///
+/// ```
+/// use axum_download::offload::X_ACCEL_BUFFERING;
+///
+/// assert_eq!(X_ACCEL_BUFFERING.as_str(), "x-accel-buffering");
+/// ```
 pub const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
 /// `X-Accel-Charset`: the charset nginx adds to the `Content-Type`.
+///
+/// ```
+/// use axum_download::offload::X_ACCEL_CHARSET;
+///
+/// assert_eq!(X_ACCEL_CHARSET.as_str(), "x-accel-charset");
+/// ```
 pub const X_ACCEL_CHARSET: HeaderName = HeaderName::from_static("x-accel-charset");
 /// `X-Accel-Expires`: seconds nginx may cache the answer, or `off`.
+///
+/// ```
+/// use axum_download::offload::X_ACCEL_EXPIRES;
+///
+/// assert_eq!(X_ACCEL_EXPIRES.as_str(), "x-accel-expires");
+/// ```
 pub const X_ACCEL_EXPIRES: HeaderName = HeaderName::from_static("x-accel-expires");
 /// `X-Accel-Limit-Rate`: bytes per second, or `off`.
+///
+/// ```
+/// use axum_download::offload::X_ACCEL_LIMIT_RATE;
+///
+/// assert_eq!(X_ACCEL_LIMIT_RATE.as_str(), "x-accel-limit-rate");
+/// ```
 pub const X_ACCEL_LIMIT_RATE: HeaderName = HeaderName::from_static("x-accel-limit-rate");
 /// `X-Sendfile`: Apache (mod_xsendfile) and lighttpd serve the file at this path.
+///
+/// ```
+/// use axum_download::offload::X_SENDFILE;
+///
+/// assert_eq!(X_SENDFILE.as_str(), "x-sendfile");
+/// ```
 pub const X_SENDFILE: HeaderName = HeaderName::from_static("x-sendfile");
 
 /// Who sends the bytes of a handed-off download.
+///
+/// In settings files it is written `"nginx"`, `"x-sendfile"` (or
+/// `"apache"`, `"lighttpd"`), `"development"` or `"redirect"`.
+///
+/// ```
+/// use axum_download::offload::Backend;
+/// use axum_download::DownloadSettings;
+///
+/// let settings = DownloadSettings::from_toml(r#"backend = "apache""#).unwrap();
+/// assert_eq!(settings.backend, Backend::XSendfile);
+/// assert_eq!(settings.backend.to_string(), "x-sendfile");
+/// assert_eq!(Backend::default(), Backend::Development);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Backend {
@@ -68,6 +117,14 @@ impl fmt::Display for Backend {
 }
 
 /// `X-Accel-Expires`: how long nginx may cache the answer.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_download::offload::{Expires, Rule};
+///
+/// let cached = Rule::nginx("/x-accel/").source_url("/media/").expires(Expires::After(Duration::from_secs(3600)));
+/// let uncached = Rule::nginx("/x-accel/").source_url("/private/").expires(Expires::Off);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expires {
     /// `off`: nginx does not cache it.
@@ -77,6 +134,14 @@ pub enum Expires {
 }
 
 /// `X-Accel-Limit-Rate`: how fast nginx sends the file.
+///
+/// ```
+/// use axum_download::offload::{LimitRate, Rule};
+///
+/// // 1 MiB/s for the free tier, no limit for paying users.
+/// let free = Rule::nginx("/x-accel/").source_url("/free/").limit_rate(LimitRate::BytesPerSecond(1 << 20));
+/// let paid = Rule::nginx("/x-accel/").source_url("/paid/").limit_rate(LimitRate::Off);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LimitRate {
     /// `off`: no limit.

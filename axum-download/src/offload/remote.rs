@@ -28,11 +28,23 @@ use crate::storage::encode_path;
 /// `X-Accel-Remote-Url`: where nginx fetches a remotely stored file (an
 /// object store's presigned URL). nginx never shows `X-Accel-*` headers of
 /// the application's answer to the client.
+///
+/// ```
+/// use axum_download::offload::X_ACCEL_REMOTE_URL;
+///
+/// assert_eq!(X_ACCEL_REMOTE_URL.as_str(), "x-accel-remote-url");
+/// ```
 pub const X_ACCEL_REMOTE_URL: HeaderName = HeaderName::from_static("x-accel-remote-url");
 
 /// `X-Accel-Remote-Range`: the one byte range (`bytes=FIRST-LAST`) nginx
 /// asks the remote for; absent for the whole file. The application decides
 /// it (preconditions, `If-Range`), so the store only ever sees a plain range.
+///
+/// ```
+/// use axum_download::offload::X_ACCEL_REMOTE_RANGE;
+///
+/// assert_eq!(X_ACCEL_REMOTE_RANGE.as_str(), "x-accel-remote-range");
+/// ```
 pub const X_ACCEL_REMOTE_RANGE: HeaderName = HeaderName::from_static("x-accel-remote-range");
 
 /// The settings' checks of the remote options.

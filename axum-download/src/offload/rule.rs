@@ -32,6 +32,21 @@ use crate::url_path::encode_path;
 ///
 /// In settings files (TOML or JSON) the keys are the field names;
 /// `expires` is seconds or `"off"`, `limit_rate` bytes per second or `"off"`.
+///
+/// ```
+/// use axum_download::offload::{Backend, HandOff, Rule};
+/// use axum_download::file::FileMeta;
+///
+/// let rule = Rule::nginx("/x-accel/").source_url("/media/");
+/// rule.validate(Backend::Development).unwrap();
+///
+/// let mut meta = FileMeta::named("a b.pdf");
+/// meta.url = Some("/media/docs/a%20b.pdf".to_owned());
+/// let Some(HandOff::Nginx { uri, .. }) = rule.target(&meta, Backend::Development) else {
+///     panic!("the rule matches");
+/// };
+/// assert_eq!(uri, "/x-accel/docs/a%20b.pdf");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -83,6 +98,14 @@ pub struct Rule {
 }
 
 /// A rule that breaks a constraint; `key` names the offending field.
+///
+/// ```
+/// use axum_download::offload::{Backend, Rule};
+///
+/// let err = Rule::nginx("/x-accel/").source_dir("media").validate(Backend::Nginx).unwrap_err();
+/// assert_eq!(err.key, "source_dir");
+/// assert_eq!(err.to_string(), "`source_dir` must be absolute, not \"media\"");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
     /// The settings key at fault.
@@ -106,6 +129,14 @@ pub(crate) fn rule_error(key: &'static str, message: impl Into<String>) -> RuleE
 
 impl Rule {
     /// An nginx rule handing files off to the internal location `destination_url`.
+    ///
+    /// ```
+    /// use axum_download::offload::{Backend, Rule};
+    ///
+    /// let rule = Rule::nginx("/x-accel/").source_dir("/srv/media");
+    /// assert_eq!(rule.destination_url.as_deref(), Some("/x-accel/"));
+    /// assert_eq!(rule.backend, Some(Backend::Nginx));
+    /// ```
     #[must_use]
     pub fn nginx(destination_url: impl Into<String>) -> Self {
         Self {
@@ -116,6 +147,15 @@ impl Rule {
     }
 
     /// An X-Sendfile rule (Apache, lighttpd) sending each file's own path.
+    ///
+    /// ```
+    /// use axum_download::offload::{Backend, Rule};
+    /// use axum_download::DownloadSettings;
+    ///
+    /// let settings = DownloadSettings::new(Backend::Development)
+    ///     .rule(Rule::x_sendfile().source_dir("/srv/media"));
+    /// settings.validate().unwrap();
+    /// ```
     #[must_use]
     pub fn x_sendfile() -> Self {
         Self {
@@ -126,6 +166,18 @@ impl Rule {
 
     /// A rule redirecting clients to the file's remote URL
     /// ([`Backend::Redirect`]).
+    ///
+    /// ```
+    /// use axum_download::file::FileMeta;
+    /// use axum_download::offload::{Backend, HandOff, Rule};
+    ///
+    /// let rule = Rule::redirect().source_url("/s3/");
+    /// let mut meta = FileMeta::named("a.pdf");
+    /// meta.url = Some("/s3/a.pdf".to_owned());
+    /// meta.remote_url = Some("https://bucket.example.com/a.pdf?X-Amz-Signature=abc".to_owned());
+    /// let target = rule.target(&meta, Backend::Development);
+    /// assert!(matches!(target, Some(HandOff::Redirect { url }) if url.starts_with("https://bucket")));
+    /// ```
     #[must_use]
     pub fn redirect() -> Self {
         Self {
@@ -154,27 +206,70 @@ impl Rule {
 
     /// Marks a rule without a source as meant to hand off every file that
     /// has a root-relative path (required for such a rule in settings).
+    ///
+    /// ```
+    /// use axum_download::offload::{Backend, Rule};
+    /// use axum_download::DownloadSettings;
+    ///
+    /// let without = DownloadSettings::new(Backend::Nginx).rule(Rule::nginx("/x-accel/"));
+    /// assert!(without.validate().is_err());
+    /// let with = DownloadSettings::new(Backend::Nginx).rule(Rule::nginx("/x-accel/").catch_all(true));
+    /// assert!(with.validate().is_ok());
+    /// ```
     #[must_use]
     pub fn catch_all(mut self, catch_all: bool) -> Self {
         self.catch_all = catch_all;
         self
     }
 
-    /// Only files under this URL prefix.
+    /// Only files under this URL prefix, matched on whole segments.
+    ///
+    /// ```
+    /// use axum_download::file::FileMeta;
+    /// use axum_download::offload::{Backend, Rule};
+    ///
+    /// let rule = Rule::nginx("/x-accel/").source_url("/media/nginx");
+    /// let mut meta = FileMeta::named("a.txt");
+    /// meta.url = Some("/media/nginx-other/a.txt".to_owned());
+    /// assert_eq!(rule.target(&meta, Backend::Nginx), None);
+    /// ```
     #[must_use]
     pub fn source_url(mut self, url: impl Into<String>) -> Self {
         self.source_url = Some(url.into());
         self
     }
 
-    /// Only files under this directory.
+    /// Only files under this directory (absolute).
+    ///
+    /// ```
+    /// use axum_download::file::FileMeta;
+    /// use axum_download::offload::{Backend, HandOff, Rule};
+    ///
+    /// let rule = Rule::nginx("/x-accel/").source_dir("/srv/media");
+    /// let mut meta = FileMeta::named("a.txt");
+    /// meta.local_path = Some("/srv/media/docs/a.txt".into());
+    /// let target = rule.target(&meta, Backend::Nginx);
+    /// assert!(matches!(target, Some(HandOff::Nginx { uri, .. }) if uri == "/x-accel/docs/a.txt"));
+    /// ```
     #[must_use]
     pub fn source_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.source_dir = Some(dir.into());
         self
     }
 
-    /// X-Sendfile: where the proxy finds the files.
+    /// X-Sendfile: where the proxy finds the files (the application's
+    /// directory as the proxy sees it, e.g. in another container).
+    ///
+    /// ```
+    /// use axum_download::file::FileMeta;
+    /// use axum_download::offload::{Backend, HandOff, Rule};
+    ///
+    /// let rule = Rule::x_sendfile().source_dir("/app/media").destination_dir("/var/www/media");
+    /// let mut meta = FileMeta::named("a.txt");
+    /// meta.local_path = Some("/app/media/a.txt".into());
+    /// let target = rule.target(&meta, Backend::XSendfile);
+    /// assert_eq!(target, Some(HandOff::XSendfile { path: "/var/www/media/a.txt".into() }));
+    /// ```
     #[must_use]
     pub fn destination_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.destination_dir = Some(dir.into());
@@ -182,13 +277,28 @@ impl Rule {
     }
 
     /// The backend, instead of the settings' default.
+    ///
+    /// ```
+    /// use axum_download::offload::{Backend, Rule};
+    ///
+    /// let rule = Rule::default().source_dir("/srv/media").backend(Backend::XSendfile);
+    /// assert_eq!(rule.effective_backend(Backend::Nginx), Backend::XSendfile);
+    /// ```
     #[must_use]
     pub fn backend(mut self, backend: Backend) -> Self {
         self.backend = Some(backend);
         self
     }
 
-    /// nginx: `X-Accel-Buffering`.
+    /// nginx: `X-Accel-Buffering`, e.g. `false` for a slow stream the
+    /// client should see as it comes.
+    ///
+    /// ```
+    /// use axum_download::offload::Rule;
+    ///
+    /// let rule = Rule::nginx("/x-accel/").source_url("/media/").buffering(false);
+    /// assert_eq!(rule.buffering, Some(false));
+    /// ```
     #[must_use]
     pub fn buffering(mut self, buffering: bool) -> Self {
         self.buffering = Some(buffering);
@@ -196,6 +306,14 @@ impl Rule {
     }
 
     /// nginx: `X-Accel-Expires`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_download::offload::{Expires, Rule};
+    ///
+    /// let rule = Rule::nginx("/x-accel/").source_url("/media/").expires(Expires::After(Duration::from_secs(60)));
+    /// assert_eq!(rule.expires, Some(Expires::After(Duration::from_secs(60))));
+    /// ```
     #[must_use]
     pub fn expires(mut self, expires: Expires) -> Self {
         self.expires = Some(expires);
@@ -203,6 +321,13 @@ impl Rule {
     }
 
     /// nginx: `X-Accel-Limit-Rate`.
+    ///
+    /// ```
+    /// use axum_download::offload::{LimitRate, Rule};
+    ///
+    /// let rule = Rule::nginx("/x-accel/").source_url("/media/").limit_rate(LimitRate::BytesPerSecond(512_000));
+    /// assert_eq!(rule.limit_rate, Some(LimitRate::BytesPerSecond(512_000)));
+    /// ```
     #[must_use]
     pub fn limit_rate(mut self, limit_rate: LimitRate) -> Self {
         self.limit_rate = Some(limit_rate);
@@ -210,12 +335,29 @@ impl Rule {
     }
 
     /// The backend this rule uses when the settings' default is `default`.
+    ///
+    /// ```
+    /// use axum_download::offload::{Backend, Rule};
+    ///
+    /// let rule = Rule::default().source_url("/media/");
+    /// assert_eq!(rule.effective_backend(Backend::Nginx), Backend::Nginx);
+    /// assert_eq!(Rule::x_sendfile().effective_backend(Backend::Nginx), Backend::XSendfile);
+    /// ```
     #[must_use]
     pub fn effective_backend(&self, default: Backend) -> Backend {
         self.backend.unwrap_or(default)
     }
 
     /// Checks the rule as it would run with default backend `default`.
+    ///
+    /// ```
+    /// use axum_download::offload::{Backend, Rule};
+    ///
+    /// let rule = Rule::default().source_url("/media/");
+    /// assert!(rule.validate(Backend::Development).is_ok());
+    /// let err = rule.validate(Backend::Nginx).unwrap_err();
+    /// assert_eq!(err.key, "destination_url");
+    /// ```
     pub fn validate(&self, default: Backend) -> Result<(), RuleError> {
         if self.source_url.is_some() && self.source_dir.is_some() {
             return Err(rule_error(
@@ -300,6 +442,17 @@ impl Rule {
 
     /// The hand-off of `meta` under this rule, `None` when the rule does
     /// not match the file (or its backend is development).
+    ///
+    /// ```
+    /// use axum_download::file::FileMeta;
+    /// use axum_download::offload::{Backend, Rule};
+    ///
+    /// let rule = Rule::default().source_dir("/srv/media");
+    /// let mut meta = FileMeta::named("a.txt");
+    /// meta.local_path = Some("/srv/media/a.txt".into());
+    /// assert!(rule.target(&meta, Backend::XSendfile).is_some());
+    /// assert_eq!(rule.target(&meta, Backend::Development), None);
+    /// ```
     #[must_use]
     pub fn target(&self, meta: &FileMeta, default: Backend) -> Option<HandOff> {
         let backend = self.effective_backend(default);
