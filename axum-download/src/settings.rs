@@ -52,7 +52,15 @@ pub struct DownloadSettings {
     pub cache_control: Option<String>,
 }
 
-/// Settings that could not be loaded or are invalid.
+/// Settings that could not be loaded or are invalid. Its message names the
+/// rule (from 1), the key and, for a file, the file and the line.
+///
+/// ```
+/// use axum_download::DownloadSettings;
+///
+/// let err = DownloadSettings::from_toml("backend = \"nginks\"").unwrap_err();
+/// assert!(err.to_string().starts_with("unknown variant `nginks`"));
+/// ```
 #[derive(Debug)]
 pub struct SettingsError {
     message: String,
@@ -76,6 +84,15 @@ impl SettingsError {
 
 impl DownloadSettings {
     /// Settings with a default backend and no rules.
+    ///
+    /// ```
+    /// use axum_download::offload::Backend;
+    /// use axum_download::DownloadSettings;
+    ///
+    /// let settings = DownloadSettings::new(Backend::Nginx);
+    /// assert!(settings.rules.is_empty());
+    /// assert_eq!(settings, DownloadSettings::from_toml("backend = \"nginx\"").unwrap());
+    /// ```
     #[must_use]
     pub fn new(backend: Backend) -> Self {
         Self {
@@ -87,13 +104,33 @@ impl DownloadSettings {
 
     /// The `Cache-Control` of downloads that state no policy of their own,
     /// e.g. `"public, max-age=3600"` when every download is public.
+    ///
+    /// ```
+    /// use axum_download::offload::Backend;
+    /// use axum_download::DownloadSettings;
+    ///
+    /// let settings = DownloadSettings::new(Backend::Development).cache_control("public, max-age=3600");
+    /// settings.validate().unwrap();
+    /// assert!(settings.clone().cache_control("").validate().is_err());
+    /// ```
     #[must_use]
     pub fn cache_control(mut self, policy: impl Into<String>) -> Self {
         self.cache_control = Some(policy.into());
         self
     }
 
-    /// Adds a rule after the existing ones.
+    /// Adds a rule after the existing ones: the first rule that matches a
+    /// file wins.
+    ///
+    /// ```
+    /// use axum_download::offload::{Backend, Rule};
+    /// use axum_download::DownloadSettings;
+    ///
+    /// let settings = DownloadSettings::new(Backend::Nginx)
+    ///     .rule(Rule::nginx("/x-accel/private/").source_url("/media/private/"))
+    ///     .rule(Rule::nginx("/x-accel/").source_url("/media/"));
+    /// assert_eq!(settings.rules.len(), 2);
+    /// ```
     #[must_use]
     pub fn rule(mut self, rule: Rule) -> Self {
         self.rules.push(rule);
@@ -101,6 +138,20 @@ impl DownloadSettings {
     }
 
     /// Parses and validates TOML settings.
+    ///
+    /// ```
+    /// use axum_download::offload::LimitRate;
+    /// use axum_download::DownloadSettings;
+    ///
+    /// let settings = DownloadSettings::from_toml(r#"
+    ///     backend = "nginx"
+    ///     [[rules]]
+    ///     source_dir = "/srv/media"
+    ///     destination_url = "/x-accel/"
+    ///     limit_rate = 65536
+    /// "#).unwrap();
+    /// assert_eq!(settings.rules[0].limit_rate, Some(LimitRate::BytesPerSecond(65536)));
+    /// ```
     pub fn from_toml(text: &str) -> Result<Self, SettingsError> {
         let settings: Self = toml::from_str(text).map_err(|err| {
             SettingsError::new(err.message().to_owned() + &location(text, err.span()))
@@ -110,6 +161,18 @@ impl DownloadSettings {
     }
 
     /// Parses and validates JSON settings.
+    ///
+    /// ```
+    /// use axum_download::offload::{Backend, Expires};
+    /// use axum_download::DownloadSettings;
+    ///
+    /// let settings = DownloadSettings::from_json(r#"{
+    ///     "backend": "nginx",
+    ///     "rules": [{"source_url": "/media/", "destination_url": "/x-accel/", "expires": "off"}]
+    /// }"#).unwrap();
+    /// assert_eq!(settings.backend, Backend::Nginx);
+    /// assert_eq!(settings.rules[0].expires, Some(Expires::Off));
+    /// ```
     pub fn from_json(text: &str) -> Result<Self, SettingsError> {
         let settings: Self =
             serde_json::from_str(text).map_err(|err| SettingsError::new(err.to_string()))?;
@@ -118,6 +181,20 @@ impl DownloadSettings {
     }
 
     /// Reads a `.toml` or `.json` file (blocking: call it at start-up).
+    ///
+    /// ```
+    /// use axum_download::DownloadSettings;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("downloads.toml");
+    /// std::fs::write(&path, "backend = \"x-sendfile\"")?;
+    /// let settings = DownloadSettings::from_file(&path)?;
+    /// assert_eq!(settings.backend.to_string(), "x-sendfile");
+    /// assert!(DownloadSettings::from_file(dir.path().join("missing.toml")).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, SettingsError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
@@ -134,6 +211,17 @@ impl DownloadSettings {
 
     /// Checks every rule; the error names the rule (from 1) and the key:
     /// "rule 2: `source_dir` must be absolute, not \"media\"".
+    ///
+    /// ```
+    /// use axum_download::offload::{Backend, Rule};
+    /// use axum_download::DownloadSettings;
+    ///
+    /// let settings = DownloadSettings::new(Backend::XSendfile)
+    ///     .rule(Rule::default().source_dir("/srv/media"))
+    ///     .rule(Rule::default().source_dir("media"));
+    /// let err = settings.validate().unwrap_err();
+    /// assert_eq!(err.to_string(), "rule 2: `source_dir` must be absolute, not \"media\"");
+    /// ```
     pub fn validate(&self) -> Result<(), SettingsError> {
         for (index, rule) in self.rules.iter().enumerate() {
             let fail = |err: String| SettingsError::new(format!("rule {}: {err}", index + 1));
@@ -158,6 +246,20 @@ impl DownloadSettings {
     }
 
     /// The hand-off of the first rule matching `meta`, if any.
+    ///
+    /// ```
+    /// use axum_download::file::FileMeta;
+    /// use axum_download::offload::{Backend, HandOff, Rule};
+    /// use axum_download::DownloadSettings;
+    ///
+    /// let settings = DownloadSettings::new(Backend::Nginx)
+    ///     .rule(Rule::nginx("/x-accel/").source_url("/media/"));
+    /// let mut meta = FileMeta::named("a.txt");
+    /// meta.url = Some("/media/a.txt".to_owned());
+    /// assert!(matches!(settings.target(&meta), Some(HandOff::Nginx { uri, .. }) if uri == "/x-accel/a.txt"));
+    /// meta.url = Some("/static/a.txt".to_owned());
+    /// assert_eq!(settings.target(&meta), None);
+    /// ```
     #[must_use]
     pub fn target(&self, meta: &FileMeta) -> Option<HandOff> {
         let target = self
@@ -341,12 +443,27 @@ pub struct SharedSettings(std::sync::Arc<std::sync::RwLock<std::sync::Arc<Downlo
 
 impl SharedSettings {
     /// Shares `settings` (validate them first, at start-up).
+    ///
+    /// ```
+    /// use axum_download::{DownloadLayer, DownloadSettings, SharedSettings};
+    ///
+    /// let shared = SharedSettings::new(DownloadSettings::default());
+    /// let layer = DownloadLayer::shared(shared.clone());
+    /// ```
     #[must_use]
     pub fn new(settings: impl Into<std::sync::Arc<DownloadSettings>>) -> Self {
         Self(std::sync::Arc::new(std::sync::RwLock::new(settings.into())))
     }
 
     /// The current settings.
+    ///
+    /// ```
+    /// use axum_download::offload::Backend;
+    /// use axum_download::{DownloadSettings, SharedSettings};
+    ///
+    /// let shared = SharedSettings::new(DownloadSettings::new(Backend::Nginx));
+    /// assert_eq!(shared.load().backend, Backend::Nginx);
+    /// ```
     #[must_use]
     pub fn load(&self) -> std::sync::Arc<DownloadSettings> {
         match self.0.read() {
@@ -358,6 +475,16 @@ impl SharedSettings {
     /// Validates `settings` and, when they are valid, makes them the
     /// current ones and returns the previous; invalid settings change
     /// nothing.
+    ///
+    /// ```
+    /// use axum_download::offload::{Backend, Rule};
+    /// use axum_download::{DownloadSettings, SharedSettings};
+    ///
+    /// let shared = SharedSettings::new(DownloadSettings::new(Backend::Development));
+    /// let invalid = DownloadSettings::new(Backend::Nginx).rule(Rule::default().source_url("/media/"));
+    /// assert!(shared.replace(invalid).is_err());
+    /// assert_eq!(shared.load().backend, Backend::Development);
+    /// ```
     pub fn replace(
         &self,
         settings: DownloadSettings,
