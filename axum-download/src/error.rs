@@ -11,6 +11,21 @@ use http::{header, HeaderValue, StatusCode};
 /// file or a path that escapes its root, `502 Bad Gateway` for a failing
 /// upstream, `504 Gateway Timeout` for a slow one, `500` otherwise. The body
 /// is the bare status text: internal paths and causes go to the log only.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use axum_download::{DownloadError, DownloadResponse, PathDownload};
+///
+/// async fn download(user_may_download: bool) -> Result<DownloadResponse, DownloadError> {
+///     if !user_may_download {
+///         return Err(DownloadError::forbidden("not the owner"));
+///     }
+///     PathDownload::from_root("/srv/media", "a.pdf").await
+/// }
+///
+/// let response = DownloadError::not_found("/srv/media/a.pdf: no such file").into_response();
+/// assert_eq!(response.status(), http::StatusCode::NOT_FOUND);
+/// ```
 #[derive(Debug)]
 pub struct DownloadError {
     kind: Kind,
@@ -29,16 +44,37 @@ enum Kind {
 
 impl DownloadError {
     /// The file does not exist, is not a regular file, or may not be served.
+    ///
+    /// ```
+    /// use axum_download::DownloadError;
+    ///
+    /// let err = DownloadError::not_found("no invoice 2024-001");
+    /// assert_eq!(err.status(), http::StatusCode::NOT_FOUND);
+    /// ```
     pub fn not_found(detail: impl fmt::Display) -> Self {
         Self::new(Kind::NotFound, detail)
     }
 
     /// The upstream server failed or could not be reached.
+    ///
+    /// ```
+    /// use axum_download::DownloadError;
+    ///
+    /// let err = DownloadError::bad_gateway("files.example.com answered 500");
+    /// assert_eq!(err.status(), http::StatusCode::BAD_GATEWAY);
+    /// ```
     pub fn bad_gateway(detail: impl fmt::Display) -> Self {
         Self::new(Kind::BadGateway, detail)
     }
 
     /// The upstream server did not answer in time.
+    ///
+    /// ```
+    /// use axum_download::DownloadError;
+    ///
+    /// let err = DownloadError::gateway_timeout("no answer from files.example.com in 30 s");
+    /// assert_eq!(err.status(), http::StatusCode::GATEWAY_TIMEOUT);
+    /// ```
     pub fn gateway_timeout(detail: impl fmt::Display) -> Self {
         Self::new(Kind::GatewayTimeout, detail)
     }
@@ -56,6 +92,13 @@ impl DownloadError {
     }
 
     /// The request needs credentials: `401 Unauthorized`.
+    ///
+    /// ```
+    /// use axum_download::DownloadError;
+    ///
+    /// let err = DownloadError::unauthorized("no session cookie");
+    /// assert_eq!(err.status(), http::StatusCode::UNAUTHORIZED);
+    /// ```
     pub fn unauthorized(detail: impl fmt::Display) -> Self {
         Self::with_status(StatusCode::UNAUTHORIZED, detail)
     }
@@ -85,6 +128,14 @@ impl DownloadError {
     }
 
     /// Anything else: a storage error, an unreadable file.
+    ///
+    /// ```
+    /// use axum_download::DownloadError;
+    ///
+    /// let err = DownloadError::internal("database unavailable");
+    /// assert_eq!(err.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+    /// assert_eq!(err.to_string(), "500 Internal Server Error: database unavailable");
+    /// ```
     pub fn internal(detail: impl fmt::Display) -> Self {
         Self::new(Kind::Internal, detail)
     }
@@ -94,6 +145,17 @@ impl DownloadError {
     /// (`io::Error::other(DownloadError::bad_gateway(..))`, what a remote
     /// [`Storage`](crate::Storage) returns when its store fails) answers
     /// with that error's status.
+    ///
+    /// ```
+    /// use std::io;
+    /// use axum_download::DownloadError;
+    /// use http::StatusCode;
+    ///
+    /// let missing = io::Error::from(io::ErrorKind::NotFound);
+    /// assert_eq!(DownloadError::from_io(&missing).status(), StatusCode::NOT_FOUND);
+    /// let upstream = io::Error::other(DownloadError::gateway_timeout("store too slow"));
+    /// assert_eq!(DownloadError::from_io(&upstream).status(), StatusCode::GATEWAY_TIMEOUT);
+    /// ```
     pub fn from_io(err: &std::io::Error) -> Self {
         if let Some(inner) = err.get_ref().and_then(|e| e.downcast_ref::<Self>()) {
             return Self::new(inner.kind, &inner.detail);
@@ -114,6 +176,15 @@ impl DownloadError {
     }
 
     /// The status code this error answers with.
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::DownloadError;
+    ///
+    /// let err = DownloadError::bad_gateway("connection refused");
+    /// let status = err.status();
+    /// assert_eq!(err.into_response().status(), status);
+    /// ```
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self.kind {

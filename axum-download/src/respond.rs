@@ -25,6 +25,22 @@ impl crate::response::DownloadResponse {
     /// The answer to a request with these `conditions`: the same as going
     /// through [`DownloadLayer`](crate::DownloadLayer), for handlers that
     /// capture [`Conditions`] themselves.
+    ///
+    /// ```
+    /// use axum::response::Response;
+    /// use axum_download::{Conditions, VirtualDownload};
+    /// use http::{HeaderMap, Method, StatusCode};
+    ///
+    /// async fn handler(conditions: Conditions) -> Response {
+    ///     VirtualDownload::text("a.txt", "hello").respond_to(&conditions)
+    /// }
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("range", "bytes=0-1".parse().unwrap());
+    /// let response = VirtualDownload::text("a.txt", "hello").respond_to(&Conditions::new(&Method::GET, &headers));
+    /// assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    /// assert_eq!(response.headers()["content-range"], "bytes 0-1/5");
+    /// ```
     pub fn respond_to(self, conditions: &Conditions) -> Response {
         finish(
             axum::response::IntoResponse::into_response(self),
@@ -39,6 +55,20 @@ impl crate::response::DownloadResponse {
 ///
 /// [`DownloadLayer`](crate::DownloadLayer) calls this for every response;
 /// call it yourself only when you capture [`Conditions`] in a handler.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use axum_download::rfc9110::{finish, ETag};
+/// use axum_download::{Conditions, VirtualDownload};
+/// use http::{HeaderMap, Method, StatusCode};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("if-none-match", "\"v1\"".parse().unwrap());
+/// let conditions = Conditions::new(&Method::GET, &headers);
+///
+/// let response = VirtualDownload::text("a.txt", "hello").etag(ETag::strong("v1")).into_response();
+/// assert_eq!(finish(response, &conditions).status(), StatusCode::NOT_MODIFIED);
+/// ```
 pub fn finish(response: Response, conditions: &Conditions) -> Response {
     finish_with_settings(response, conditions, &NO_HAND_OFF)
 }
@@ -53,6 +83,21 @@ static NO_HAND_OFF: DownloadSettings = DownloadSettings {
 /// still answered by the application), the first rule of `settings` that
 /// matches the file turns the response into a hand-off to the proxy;
 /// otherwise ranges are answered as usual.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use axum_download::offload::{Backend, Rule};
+/// use axum_download::rfc9110::finish_with_settings;
+/// use axum_download::{Conditions, DownloadResponse, DownloadSettings, VirtualDownload};
+///
+/// let settings = DownloadSettings::new(Backend::Nginx).rule(Rule::nginx("/x-accel/").source_url("/media/"));
+/// let mut file = VirtualDownload::text("a.txt", "hello").file().clone();
+/// file.meta.url = Some("/media/a.txt".to_owned());
+/// let response = DownloadResponse::new(file).into_response();
+///
+/// let response = finish_with_settings(response, &Conditions::default(), &settings);
+/// assert_eq!(response.headers()["x-accel-redirect"], "/x-accel/a.txt");
+/// ```
 pub fn finish_with_settings(
     mut response: Response,
     conditions: &Conditions,

@@ -56,6 +56,14 @@ pub struct DownloadResponse {
 /// only some users may see; set a public policy per download
 /// ([`DownloadResponse::cache_control`]) or in the settings
 /// ([`DownloadSettings::cache_control`](crate::DownloadSettings::cache_control)) for files everyone may see.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use axum_download::{VirtualDownload, DEFAULT_CACHE_CONTROL};
+///
+/// let response = VirtualDownload::text("a.txt", "hello").into_response();
+/// assert_eq!(response.headers()["cache-control"], DEFAULT_CACHE_CONTROL);
+/// ```
 pub const DEFAULT_CACHE_CONTROL: &str = "private, no-cache";
 
 /// Carried in the response's extensions so the layer can answer ranges and
@@ -77,6 +85,17 @@ pub(crate) struct PendingDownload {
 
 impl DownloadResponse {
     /// A download of `file`, as an attachment.
+    ///
+    /// ```
+    /// use axum_download::file::{DownloadFile, FileMeta};
+    /// use axum_download::{DownloadResponse, VirtualDownload};
+    ///
+    /// // Any `DownloadFile`: here, the file of another download, renamed.
+    /// let mut file: DownloadFile = VirtualDownload::text("a.txt", "hello").file().clone();
+    /// file.meta.name = Some("b.txt".to_owned());
+    /// let download = DownloadResponse::new(file);
+    /// assert_eq!(download.meta().name.as_deref(), Some("b.txt"));
+    /// ```
     pub fn new(file: DownloadFile) -> Self {
         Self {
             file,
@@ -95,12 +114,28 @@ impl DownloadResponse {
     }
 
     /// The file's metadata.
+    ///
+    /// ```
+    /// use axum_download::VirtualDownload;
+    ///
+    /// let download = VirtualDownload::text("a.txt", "héllo");
+    /// assert_eq!(download.meta().size, Some(6));
+    /// assert_eq!(download.meta().charset.as_deref(), Some("utf-8"));
+    /// ```
     #[must_use]
     pub fn meta(&self) -> &FileMeta {
         &self.file.meta
     }
 
     /// The file: metadata and source.
+    ///
+    /// ```
+    /// use axum_download::VirtualDownload;
+    ///
+    /// let download = VirtualDownload::bytes("a.bin", vec![1, 2, 3]);
+    /// assert!(download.file().source.ranges());
+    /// assert_eq!(download.file().meta.size, Some(3));
+    /// ```
     #[must_use]
     pub fn file(&self) -> &DownloadFile {
         &self.file
@@ -108,24 +143,61 @@ impl DownloadResponse {
 
     /// Asks the browser to display the file (`Content-Disposition: inline`),
     /// keeping its file name for saving.
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::VirtualDownload;
+    ///
+    /// let response = VirtualDownload::text("a.txt", "hello").inline().into_response();
+    /// assert_eq!(response.headers()["content-disposition"], "inline; filename=\"a.txt\"");
+    /// ```
     pub fn inline(mut self) -> Self {
         self.disposition = Disposition::Inline;
         self
     }
 
     /// Asks the browser to save the file (the default).
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::VirtualDownload;
+    ///
+    /// let response = VirtualDownload::text("a.txt", "hello").inline().attachment().into_response();
+    /// assert_eq!(response.headers()["content-disposition"], "attachment; filename=\"a.txt\"");
+    /// ```
     pub fn attachment(mut self) -> Self {
         self.disposition = Disposition::Attachment;
         self
     }
 
-    /// The file name the client sees, instead of the file's own.
+    /// The file name the client sees, instead of the file's own. Names
+    /// that are not plain ASCII get an ASCII fallback and an RFC 8187
+    /// `filename*`.
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::VirtualDownload;
+    ///
+    /// let response = VirtualDownload::text("a.txt", "hello").filename("résumé.txt").into_response();
+    /// assert_eq!(
+    ///     response.headers()["content-disposition"],
+    ///     "attachment; filename=\"resume.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"
+    /// );
+    /// ```
     pub fn filename(mut self, name: impl Into<String>) -> Self {
         self.file.meta.name = Some(name.into());
         self
     }
 
     /// The `Content-Type`, used as given (include a charset if you want one).
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::VirtualDownload;
+    ///
+    /// let response = VirtualDownload::bytes("data", "{}").content_type("application/json").into_response();
+    /// assert_eq!(response.headers()["content-type"], "application/json");
+    /// ```
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
         self.content_type = Some(content_type.into());
         self
@@ -134,18 +206,47 @@ impl DownloadResponse {
     /// The `Cache-Control` policy, e.g. `"public, max-age=3600"`, instead of
     /// [`DEFAULT_CACHE_CONTROL`] or the settings' default. A source's own
     /// `private` or `no-store` (an upstream's) is kept even so.
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::VirtualDownload;
+    ///
+    /// let response = VirtualDownload::text("logo.svg", "<svg/>")
+    ///     .cache_control("public, max-age=3600")
+    ///     .into_response();
+    /// assert_eq!(response.headers()["cache-control"], "public, max-age=3600");
+    /// ```
     pub fn cache_control(mut self, policy: impl Into<String>) -> Self {
         self.cache_control = Some(policy.into());
         self
     }
 
     /// The strong or weak entity tag the conditional engine compares.
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::rfc9110::ETag;
+    /// use axum_download::VirtualDownload;
+    ///
+    /// let response = VirtualDownload::text("a.txt", "hello").etag(ETag::weak("v2")).into_response();
+    /// assert_eq!(response.headers()["etag"], "W/\"v2\"");
+    /// ```
     pub fn etag(mut self, etag: ETag) -> Self {
         self.file.meta.etag = Some(etag);
         self
     }
 
     /// The modification time (`Last-Modified`).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use axum::response::IntoResponse;
+    /// use axum_download::VirtualDownload;
+    ///
+    /// let modified = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let response = VirtualDownload::text("a.txt", "hello").last_modified(modified).into_response();
+    /// assert_eq!(response.headers()["last-modified"], "Tue, 14 Nov 2023 22:13:20 GMT");
+    /// ```
     pub fn last_modified(mut self, modified: SystemTime) -> Self {
         self.file.meta.modified = Some(modified);
         self
@@ -154,6 +255,17 @@ impl DownloadResponse {
     /// Adds a header that wins over the computed ones (`Cache-Control`,
     /// `Set-Cookie`, your own). An invalid name or value is ignored and
     /// logged, never a panic.
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::VirtualDownload;
+    ///
+    /// let response = VirtualDownload::text("a.txt", "hello")
+    ///     .header("x-robots-tag", "noindex")
+    ///     .header("bad name", "ignored")
+    ///     .into_response();
+    /// assert_eq!(response.headers()["x-robots-tag"], "noindex");
+    /// ```
     pub fn header<K, V>(mut self, name: K, value: V) -> Self
     where
         K: TryInto<HeaderName>,
