@@ -53,6 +53,24 @@ impl Default for DownloadLayer {
 
 impl DownloadLayer {
     /// A layer answering conditions and ranges, handing nothing off.
+    ///
+    /// ```
+    /// use axum::{body::Body, routing::get, Router};
+    /// use axum_download::{DownloadLayer, VirtualDownload};
+    /// use http::{Request, StatusCode};
+    /// use tower::ServiceExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = Router::new()
+    ///     .route("/a.txt", get(|| async { VirtualDownload::text("a.txt", "hello") }))
+    ///     .layer(DownloadLayer::new());
+    /// let request = Request::get("/a.txt").header("range", "bytes=1-3").body(Body::empty()).unwrap();
+    /// let response = app.oneshot(request).await.unwrap();
+    /// assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    /// assert_eq!(response.headers()["content-range"], "bytes 1-3/5");
+    /// # }
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         Self::default()
@@ -60,6 +78,37 @@ impl DownloadLayer {
 
     /// A layer that also hands downloads off to the reverse proxy by the
     /// rules of `settings` (validate them first, at start-up).
+    ///
+    /// ```
+    /// use std::path::PathBuf;
+    /// use axum::{body::Body, extract::State, routing::get, Router};
+    /// use axum_download::offload::{Backend, Rule};
+    /// use axum_download::{DownloadError, DownloadLayer, DownloadName, DownloadResponse, DownloadSettings, PathDownload};
+    /// use http::Request;
+    /// use tower::ServiceExt;
+    ///
+    /// async fn download(
+    ///     State(media): State<PathBuf>,
+    ///     DownloadName(name): DownloadName,
+    /// ) -> Result<DownloadResponse, DownloadError> {
+    ///     PathDownload::from_root(media, name).await
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(dir.path().join("a.txt"), "hello")?;
+    /// # let media = dir.path().to_owned();
+    /// let settings = DownloadSettings::new(Backend::Nginx).rule(Rule::nginx("/x-accel/").catch_all(true));
+    /// let app = Router::new()
+    ///     .route("/media/{*name}", get(download))
+    ///     .layer(DownloadLayer::with_settings(settings))
+    ///     .with_state(media);
+    /// let response = app.oneshot(Request::get("/media/a.txt").body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(response.headers()["x-accel-redirect"], "/x-accel/a.txt");
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn with_settings(settings: impl Into<Arc<DownloadSettings>>) -> Self {
         Self::shared(SharedSettings::new(settings))
@@ -70,6 +119,19 @@ impl DownloadLayer {
     /// at once. The settings are also handed to the `#[x_accel]` and
     /// `#[x_sendfile]` handlers inside: with the `development` backend they
     /// stream instead of handing off.
+    ///
+    /// ```
+    /// use axum::{routing::get, Router};
+    /// use axum_download::offload::Backend;
+    /// use axum_download::{DownloadLayer, DownloadSettings, SharedSettings, VirtualDownload};
+    ///
+    /// let shared = SharedSettings::new(DownloadSettings::new(Backend::Development));
+    /// let app: Router = Router::new()
+    ///     .route("/a.txt", get(|| async { VirtualDownload::text("a.txt", "hello") }))
+    ///     .layer(DownloadLayer::shared(shared.clone()));
+    /// // Later: hand off to nginx from the next request on.
+    /// shared.replace(DownloadSettings::new(Backend::Nginx)).unwrap();
+    /// ```
     #[must_use]
     pub fn shared(settings: SharedSettings) -> Self {
         Self {
@@ -92,6 +154,26 @@ impl<S> Layer<S> for DownloadLayer {
 }
 
 /// The service of [`DownloadLayer`].
+///
+/// ```
+/// use std::convert::Infallible;
+/// use axum::{body::Body, response::IntoResponse};
+/// use axum_download::layer::DownloadService;
+/// use axum_download::{DownloadLayer, VirtualDownload};
+/// use http::{Method, Request};
+/// use tower::{service_fn, Layer, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let inner = service_fn(|_: Request<Body>| async {
+///     Ok::<_, Infallible>(VirtualDownload::text("a.txt", "hello").into_response())
+/// });
+/// let service: DownloadService<_> = DownloadLayer::new().layer(inner);
+/// let request = Request::builder().method(Method::HEAD).body(Body::empty()).unwrap();
+/// let response = service.oneshot(request).await.unwrap();
+/// assert_eq!(response.headers()["content-length"], "5");
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct DownloadService<S> {
     inner: S,
@@ -128,7 +210,26 @@ where
 }
 
 pin_project! {
-    /// The response future of [`DownloadService`].
+    /// The response future of [`DownloadService`]: the inner service's
+    /// response, finished for the request's conditions.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use axum::{body::Body, response::IntoResponse};
+    /// use axum_download::layer::ResponseFuture;
+    /// use axum_download::{DownloadLayer, VirtualDownload};
+    /// use http::Request;
+    /// use tower::{service_fn, Layer, Service, ServiceExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut service = DownloadLayer::new().layer(service_fn(|_: Request<Body>| async {
+    ///     Ok::<_, Infallible>(VirtualDownload::text("a.txt", "hello").into_response())
+    /// }));
+    /// let future: ResponseFuture<_> = service.ready().await.unwrap().call(Request::new(Body::empty()));
+    /// assert_eq!(future.await.unwrap().status(), http::StatusCode::OK);
+    /// # }
+    /// ```
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,

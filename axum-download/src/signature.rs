@@ -33,6 +33,14 @@ use crate::file::{ByteStream, FileMeta};
 use crate::storage::Storage;
 
 /// The query parameter that carries the signature.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_download::signature::{UrlSigner, SIGNATURE_PARAM};
+///
+/// let url = UrlSigner::new(b"secret").sign_path("/a.txt", Duration::from_secs(60));
+/// assert!(url.contains(&format!("?{SIGNATURE_PARAM}=")));
+/// ```
 pub const SIGNATURE_PARAM: &str = "X-Signature";
 
 type HmacSha256 = Hmac<Sha256>;
@@ -62,6 +70,17 @@ impl fmt::Debug for UrlSigner {
 }
 
 /// Why a signature was refused.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use axum_download::signature::{SignatureError, UrlSigner};
+///
+/// let signer = UrlSigner::new(b"secret");
+/// let now = SystemTime::now();
+/// let signature = signer.signature("/a.txt", now - Duration::from_secs(1));
+/// assert_eq!(signer.verify("/a.txt", &signature, now), Err(SignatureError::Expired));
+/// assert_eq!(signer.verify("/a.txt", "tomorrow", now), Err(SignatureError::Malformed));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SignatureError {
@@ -91,6 +110,14 @@ impl std::error::Error for SignatureError {}
 
 impl UrlSigner {
     /// A signer with one secret (use at least 32 random bytes).
+    ///
+    /// ```
+    /// use axum_download::signature::UrlSigner;
+    ///
+    /// # std::env::set_var("DOWNLOAD_URL_SECRET", "0123456789abcdef0123456789abcdef");
+    /// let secret = std::env::var("DOWNLOAD_URL_SECRET").expect("DOWNLOAD_URL_SECRET is set");
+    /// let signer = UrlSigner::new(secret);
+    /// ```
     #[must_use]
     pub fn new(secret: impl AsRef<[u8]>) -> Self {
         Self {
@@ -100,6 +127,17 @@ impl UrlSigner {
 
     /// Also accepts signatures made with `secret` (an older key, while
     /// URLs signed with it may still be in use).
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use axum_download::signature::UrlSigner;
+    ///
+    /// let old = UrlSigner::new(b"old secret");
+    /// let signature = old.signature("/a.txt", SystemTime::now() + Duration::from_secs(60));
+    ///
+    /// let rotated = UrlSigner::new(b"new secret").verify_also(b"old secret");
+    /// assert!(rotated.verify("/a.txt", &signature, SystemTime::now()).is_ok());
+    /// ```
     #[must_use]
     pub fn verify_also(self, secret: impl AsRef<[u8]>) -> Self {
         let mut keys = (*self.keys).clone();
@@ -121,6 +159,16 @@ impl UrlSigner {
     }
 
     /// The signature of the decoded `path`, valid until `expires`.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use axum_download::signature::UrlSigner;
+    ///
+    /// let expires = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let signature = UrlSigner::new(b"secret").signature("/a.txt", expires);
+    /// assert!(signature.starts_with("1700000000."));
+    /// assert_eq!(signature.len(), "1700000000.".len() + 64);
+    /// ```
     #[must_use]
     pub fn signature(&self, path: &str, expires: SystemTime) -> String {
         let expires = expires
@@ -138,6 +186,16 @@ impl UrlSigner {
 
     /// The signed URL of the decoded `path` (segments get percent-encoded),
     /// valid for `ttl`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_download::signature::UrlSigner;
+    ///
+    /// let signer = UrlSigner::new(b"secret");
+    /// let url = signer.sign_path("/files/a b.txt", Duration::from_secs(600));
+    /// assert!(url.starts_with("/files/a%20b.txt?X-Signature="));
+    /// assert!(signer.verify_uri(&url.parse().unwrap()).is_ok());
+    /// ```
     #[must_use]
     pub fn sign_path(&self, path: &str, ttl: Duration) -> String {
         // A lifetime past what the clock can hold is capped, never a panic.
@@ -153,6 +211,17 @@ impl UrlSigner {
     }
 
     /// Checks `signature` for the decoded `path` at time `now`.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use axum_download::signature::{SignatureError, UrlSigner};
+    ///
+    /// let signer = UrlSigner::new(b"secret");
+    /// let now = SystemTime::now();
+    /// let signature = signer.signature("/a.txt", now + Duration::from_secs(60));
+    /// assert_eq!(signer.verify("/a.txt", &signature, now), Ok(()));
+    /// assert_eq!(signer.verify("/b.txt", &signature, now), Err(SignatureError::Invalid));
+    /// ```
     pub fn verify(
         &self,
         path: &str,
@@ -182,6 +251,16 @@ impl UrlSigner {
     }
 
     /// Checks a request's URI: its decoded path and its `X-Signature`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_download::signature::{SignatureError, UrlSigner};
+    ///
+    /// let signer = UrlSigner::new(b"secret");
+    /// let url = signer.sign_path("/é.txt", Duration::from_secs(60));
+    /// assert_eq!(signer.verify_uri(&url.parse().unwrap()), Ok(()));
+    /// assert_eq!(signer.verify_uri(&"/a.txt".parse().unwrap()), Err(SignatureError::Missing));
+    /// ```
     pub fn verify_uri(&self, uri: &http::Uri) -> Result<(), SignatureError> {
         let signature = uri
             .query()
@@ -237,6 +316,22 @@ pub struct SignatureLayer {
 
 impl SignatureLayer {
     /// Checks signatures with `signer`.
+    ///
+    /// ```
+    /// use axum::{body::Body, routing::get, Router};
+    /// use axum_download::signature::{SignatureLayer, UrlSigner};
+    /// use http::{Request, StatusCode};
+    /// use tower::ServiceExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = Router::new()
+    ///     .route("/a.txt", get(|| async { "hello" }))
+    ///     .layer(SignatureLayer::new(UrlSigner::new(b"secret")));
+    /// let response = app.oneshot(Request::get("/a.txt").body(Body::empty()).unwrap()).await.unwrap();
+    /// assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    /// # }
+    /// ```
     #[must_use]
     pub fn new(signer: UrlSigner) -> Self {
         Self { signer }
@@ -255,6 +350,25 @@ impl<S> Layer<S> for SignatureLayer {
 }
 
 /// The service of [`SignatureLayer`].
+///
+/// ```
+/// use std::convert::Infallible;
+/// use std::time::Duration;
+/// use axum::{body::Body, response::Response};
+/// use axum_download::signature::{SignatureLayer, SignatureService, UrlSigner};
+/// use http::Request;
+/// use tower::{service_fn, Layer, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let signer = UrlSigner::new(b"secret");
+/// let url = signer.sign_path("/a.txt", Duration::from_secs(60));
+/// let inner = service_fn(|_: Request<Body>| async { Ok::<_, Infallible>(Response::new(Body::from("hello"))) });
+/// let service: SignatureService<_> = SignatureLayer::new(signer).layer(inner);
+/// let response = service.oneshot(Request::get(url).body(Body::empty()).unwrap()).await.unwrap();
+/// assert_eq!(response.status(), http::StatusCode::OK);
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct SignatureService<S> {
     inner: S,
@@ -288,6 +402,22 @@ where
 
 /// A storage whose URLs come out signed: [`Storage::url`] gives the inner
 /// storage's URL with an `X-Signature` valid for `ttl`.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_download::signature::{SignedStorage, UrlSigner};
+/// use axum_download::{FileSystemStorage, Storage};
+///
+/// let signer = UrlSigner::new(b"secret");
+/// let storage = SignedStorage::new(
+///     FileSystemStorage::new("/srv/private").base_url("/private/"),
+///     signer.clone(),
+///     Duration::from_secs(300),
+/// );
+/// let url = storage.url("a.txt").unwrap();
+/// assert!(url.starts_with("/private/a.txt?X-Signature="));
+/// assert!(signer.verify_uri(&url.parse().unwrap()).is_ok());
+/// ```
 pub struct SignedStorage<S> {
     inner: S,
     signer: UrlSigner,
@@ -304,6 +434,16 @@ impl<S> fmt::Debug for SignedStorage<S> {
 
 impl<S: Storage> SignedStorage<S> {
     /// Signs the URLs of `inner` with `signer`, valid for `ttl`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use axum_download::signature::{SignedStorage, UrlSigner};
+    /// use axum_download::{FileSystemStorage, Storage};
+    ///
+    /// let inner = FileSystemStorage::new("/srv/private").base_url("/private/");
+    /// let storage: Arc<dyn Storage> = Arc::new(SignedStorage::new(inner, UrlSigner::new(b"secret"), Duration::from_secs(60)));
+    /// ```
     pub fn new(inner: S, signer: UrlSigner, ttl: Duration) -> Self {
         Self { inner, signer, ttl }
     }
