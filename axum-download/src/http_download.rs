@@ -20,11 +20,25 @@ use crate::url_path::encode_path;
 
 /// How long to wait for the upstream's response headers, and then for each
 /// chunk of its body, unless [`HttpDownload::timeout`] says otherwise.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_download::http_download::DEFAULT_UPSTREAM_TIMEOUT;
+///
+/// assert_eq!(DEFAULT_UPSTREAM_TIMEOUT, Duration::from_secs(30));
+/// ```
 pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long one relay may last in all, unless [`HttpDownload::deadline`]
 /// says otherwise: an upstream that trickles a byte just often enough to
 /// beat the [`timeout`](HttpDownload::timeout) is still cut off then.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_download::http_download::DEFAULT_UPSTREAM_DEADLINE;
+///
+/// assert_eq!(DEFAULT_UPSTREAM_DEADLINE, Duration::from_secs(3600));
+/// ```
 pub const DEFAULT_UPSTREAM_DEADLINE: Duration = Duration::from_secs(3600);
 
 /// A download of a remote URL, relayed chunk by chunk.
@@ -108,6 +122,16 @@ pub(crate) fn shared_client() -> reqwest::Client {
 impl HttpDownload {
     /// A download of `url`, which the application trusts (an invalid URL
     /// answers 500).
+    ///
+    /// ```
+    /// use axum_download::HttpDownload;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = HttpDownload::new("not a URL").await.unwrap_err();
+    /// assert_eq!(err.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+    /// # }
+    /// ```
     pub fn new(url: impl AsRef<str>) -> Self {
         let url = url.as_ref();
         let parsed = reqwest::Url::parse(url)
@@ -123,6 +147,17 @@ impl HttpDownload {
     /// percent-encoded separators (`%2F`, `%5C`). Each segment is
     /// percent-encoded on the way (a name holding `?`, `#` or `%` stays
     /// a name). An invalid base answers 500.
+    ///
+    /// ```
+    /// use axum_download::HttpDownload;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // Refused before any request is made.
+    /// let err = HttpDownload::from_base("http://127.0.0.1:9000/files/", "../admin/db.sqlite").await.unwrap_err();
+    /// assert_eq!(err.status(), http::StatusCode::NOT_FOUND);
+    /// # }
+    /// ```
     pub fn from_base(base: impl AsRef<str>, untrusted: impl AsRef<str>) -> Self {
         let (base, untrusted) = (base.as_ref(), untrusted.as_ref());
         let base = match reqwest::Url::parse(base) {
@@ -210,6 +245,15 @@ impl HttpDownload {
     /// Uses `client` (its TLS and proxy settings) instead of the built-in
     /// one. Redirects are followed by this download, not by the client:
     /// give it `redirect::Policy::none()`.
+    ///
+    /// ```
+    /// use axum_download::{DownloadError, DownloadResponse, HttpDownload};
+    ///
+    /// async fn relay(client: reqwest::Client) -> Result<DownloadResponse, DownloadError> {
+    ///     // e.g. `reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()`
+    ///     HttpDownload::new("http://files.internal/report.pdf").client(client).await
+    /// }
+    /// ```
     pub fn client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
@@ -218,6 +262,15 @@ impl HttpDownload {
     /// Forwards the request's method (`HEAD` or `GET`), its `Range` and
     /// `If-Range` (when within the limits local files have) and its
     /// conditional headers.
+    ///
+    /// ```
+    /// use axum_download::{Conditions, DownloadError, DownloadResponse, HttpDownload};
+    ///
+    /// async fn relay(conditions: Conditions) -> Result<DownloadResponse, DownloadError> {
+    ///     // A `Range: bytes=0-99` request is answered by the upstream's 206.
+    ///     HttpDownload::new("http://files.internal/video.mp4").forward(&conditions).await
+    /// }
+    /// ```
     pub fn forward(mut self, conditions: &Conditions) -> Self {
         self.method = if conditions.method() == Method::HEAD {
             Method::HEAD
@@ -239,6 +292,15 @@ impl HttpDownload {
 
     /// How long to wait for the response headers, and then for each chunk
     /// of the body (default [`DEFAULT_UPSTREAM_TIMEOUT`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_download::{DownloadError, DownloadResponse, HttpDownload};
+    ///
+    /// async fn relay() -> Result<DownloadResponse, DownloadError> {
+    ///     HttpDownload::new("http://files.internal/a.pdf").timeout(Duration::from_secs(5)).await
+    /// }
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -246,6 +308,15 @@ impl HttpDownload {
 
     /// How long the whole relay may last, headers and body (default
     /// [`DEFAULT_UPSTREAM_DEADLINE`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_download::{DownloadError, DownloadResponse, HttpDownload};
+    ///
+    /// async fn relay() -> Result<DownloadResponse, DownloadError> {
+    ///     HttpDownload::new("http://files.internal/a.iso").deadline(Duration::from_secs(4 * 3600)).await
+    /// }
+    /// ```
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
@@ -254,6 +325,15 @@ impl HttpDownload {
     /// Follows up to `max` redirects that stay on the upstream's scheme,
     /// host and port (and below the base path of
     /// [`from_base`](Self::from_base)); any other redirect answers 502.
+    ///
+    /// ```
+    /// use axum_download::{DownloadError, DownloadResponse, HttpDownload};
+    ///
+    /// async fn relay(name: String) -> Result<DownloadResponse, DownloadError> {
+    ///     // /files/latest.zip redirects to /files/v1.2.zip on the same server.
+    ///     HttpDownload::from_base("http://files.internal/files/", name).follow_redirects(3).await
+    /// }
+    /// ```
     pub fn follow_redirects(mut self, max: usize) -> Self {
         self.redirects = max;
         self

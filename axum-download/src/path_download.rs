@@ -58,6 +58,22 @@ enum Target {
 impl PathDownload {
     /// The file at `untrusted` (a relative path, typically from the URL)
     /// under `root`, refused with 404 if it would leave `root`.
+    ///
+    /// ```
+    /// use axum_download::PathDownload;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let root = tempfile::tempdir()?;
+    /// std::fs::write(root.path().join("a.txt"), "hello")?;
+    /// let download = PathDownload::from_root(root.path(), "a.txt").await.unwrap();
+    /// assert_eq!(download.meta().size, Some(5));
+    ///
+    /// let escape = PathDownload::from_root(root.path().join("sub"), "../a.txt").await.unwrap_err();
+    /// assert_eq!(escape.status(), http::StatusCode::NOT_FOUND);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_root(root: impl Into<PathBuf>, untrusted: impl Into<String>) -> Self {
         Self {
             target: Target::Confined {
@@ -71,6 +87,21 @@ impl PathDownload {
 
     /// The file at `path`, which the application built and trusts. It must be
     /// absolute and free of `..` segments, or the answer is 404.
+    ///
+    /// ```
+    /// use axum_download::{DownloadError, DownloadResponse, PathDownload};
+    ///
+    /// async fn todays_report() -> Result<DownloadResponse, DownloadError> {
+    ///     let day = "2024-05-01"; // computed by the application, not from the request
+    ///     PathDownload::from_trusted_path(format!("/var/reports/{day}.csv")).await
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let relative = PathDownload::from_trusted_path("reports/a.csv").await.unwrap_err();
+    /// assert_eq!(relative.status(), http::StatusCode::NOT_FOUND);
+    /// # }
+    /// ```
     pub fn from_trusted_path(path: impl Into<PathBuf>) -> Self {
         Self {
             target: Target::Trusted(path.into()),
@@ -81,6 +112,17 @@ impl PathDownload {
 
     /// Serves symbolic links under the root that point outside it (refused
     /// by default).
+    ///
+    /// ```
+    /// use axum_download::{DownloadError, DownloadResponse, PathDownload};
+    ///
+    /// // /srv/media/shared links to /mnt/shared, which the application trusts.
+    /// async fn download(name: String) -> Result<DownloadResponse, DownloadError> {
+    ///     PathDownload::from_root("/srv/media", name)
+    ///         .follow_symlinks_outside_root(true)
+    ///         .await
+    /// }
+    /// ```
     pub fn follow_symlinks_outside_root(mut self, follow: bool) -> Self {
         self.confinement.follow_symlinks_outside = follow;
         self

@@ -33,12 +33,30 @@ pub struct VirtualDownload {
 
 impl VirtualDownload {
     /// A download of `bytes`, named `name`.
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::VirtualDownload;
+    ///
+    /// let response = VirtualDownload::bytes("pixel.png", vec![0x89, b'P', b'N', b'G']).into_response();
+    /// assert_eq!(response.headers()["content-type"], "image/png");
+    /// assert_eq!(response.headers()["content-length"], "4");
+    /// ```
     pub fn bytes(name: impl Into<String>, bytes: impl Into<Bytes>) -> DownloadResponse {
         memory(FileMeta::named(name), bytes.into())
     }
 
     /// A download of `text`, encoded as UTF-8 (its `Content-Length` counts
     /// bytes, not characters).
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::VirtualDownload;
+    ///
+    /// let response = VirtualDownload::text("café.csv", "name;price\ncafé;2\n").into_response();
+    /// assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+    /// assert_eq!(response.headers()["content-length"], "19");
+    /// ```
     pub fn text(name: impl Into<String>, text: impl Into<String>) -> DownloadResponse {
         let mut meta = FileMeta::named(name);
         meta.charset = Some("utf-8".to_owned());
@@ -46,6 +64,17 @@ impl VirtualDownload {
     }
 
     /// A download of a stream of chunks, named `name`, sent as it is produced.
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::VirtualDownload;
+    /// use futures_util::stream;
+    ///
+    /// let rows = stream::iter((1..=3).map(|n| Ok::<_, std::io::Error>(format!("row {n}\n"))));
+    /// let response = VirtualDownload::stream("rows.txt", rows).into_response();
+    /// assert_eq!(response.headers()["accept-ranges"], "none");
+    /// assert!(response.headers().get("content-length").is_none());
+    /// ```
     pub fn stream<S, B, E>(name: impl Into<String>, stream: S) -> DownloadResponse
     where
         S: Stream<Item = Result<B, E>> + Send + 'static,
