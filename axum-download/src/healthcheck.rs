@@ -58,6 +58,20 @@ impl fmt::Debug for Healthcheck {
 }
 
 /// Which link of the chain failed, and why.
+///
+/// ```
+/// use std::sync::Arc;
+/// use axum_download::healthcheck::Healthcheck;
+/// use axum_download::FileSystemStorage;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let storage = Arc::new(FileSystemStorage::new("/nonexistent/media"));
+/// let err = Healthcheck::new(storage, "healthcheck.txt", "ok\n").check_storage().await.unwrap_err();
+/// assert_eq!(err.link, "storage");
+/// assert!(err.to_string().starts_with("storage: cannot read"));
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthcheckError {
     /// The link: `storage`, `app` or `proxy`.
@@ -83,6 +97,15 @@ fn failure(link: &'static str, reason: impl Into<String>) -> HealthcheckError {
 
 impl Healthcheck {
     /// The file `name` in `storage`, expected to hold exactly `expected`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use axum_download::healthcheck::Healthcheck;
+    /// use axum_download::FileSystemStorage;
+    ///
+    /// let storage = Arc::new(FileSystemStorage::new("/srv/media"));
+    /// let check = Healthcheck::new(storage, "healthcheck.txt", "ok\n");
+    /// ```
     pub fn new(
         storage: Arc<dyn Storage>,
         name: impl Into<String>,
@@ -96,6 +119,22 @@ impl Healthcheck {
     }
 
     /// The first link: the storage has the file and it holds the expected bytes.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use axum_download::healthcheck::Healthcheck;
+    /// use axum_download::FileSystemStorage;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("healthcheck.txt"), "ok\n")?;
+    /// let storage = Arc::new(FileSystemStorage::new(dir.path()));
+    /// assert!(Healthcheck::new(storage.clone(), "healthcheck.txt", "ok\n").check_storage().await.is_ok());
+    /// assert!(Healthcheck::new(storage, "healthcheck.txt", "OK\n").check_storage().await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn check_storage(&self) -> Result<(), HealthcheckError> {
         let read = async {
             let mut stream = self.storage.open(&self.name, None).await?;
@@ -128,6 +167,26 @@ impl Healthcheck {
     /// The handler's answer: `503 Service Unavailable` naming the failure
     /// when the storage check fails, otherwise the file as a
     /// [`StorageDownload`] (which the hand-off rules turn over to the proxy).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use axum_download::healthcheck::Healthcheck;
+    /// use axum_download::FileSystemStorage;
+    /// use http::StatusCode;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let dir = tempfile::tempdir()?;
+    /// let check = Healthcheck::new(Arc::new(FileSystemStorage::new(dir.path())), "healthcheck.txt", "ok\n");
+    /// assert_eq!(check.respond().await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    ///
+    /// std::fs::write(dir.path().join("healthcheck.txt"), "ok\n")?;
+    /// let response = check.respond().await;
+    /// assert_eq!(response.status(), StatusCode::OK);
+    /// assert_eq!(response.headers()["cache-control"], "no-store");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn respond(&self) -> Response {
         if let Err(err) = self.check_storage().await {
             crate::report::healthcheck_failed(&err);
@@ -151,6 +210,22 @@ impl Healthcheck {
     /// through the proxy) and checks the answer is a 200 with exactly the
     /// expected bytes and no hand-off header left in it (a header left
     /// means the proxy did not act on it).
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use axum_download::healthcheck::Healthcheck;
+    /// use axum_download::FileSystemStorage;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let storage = Arc::new(FileSystemStorage::new("/srv/media"));
+    /// let check = Healthcheck::new(storage, "healthcheck.txt", "ok\n");
+    /// // The public URL, through nginx.
+    /// if let Err(err) = check.check_url("http://localhost/healthcheck").await {
+    ///     eprintln!("download chain broken at {}: {}", err.link, err.reason);
+    /// }
+    /// # }
+    /// ```
     #[cfg(feature = "http-download")]
     pub async fn check_url(&self, url: &str) -> Result<(), HealthcheckError> {
         let response = reqwest::get(url)

@@ -59,6 +59,14 @@ impl Default for ServerLimits {
 
 impl ServerLimits {
     /// The time a client has to send a whole request head.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_download::ServerLimits;
+    ///
+    /// let limits = ServerLimits::default().header_read_timeout(Duration::from_secs(5));
+    /// assert_eq!(limits.header_read, Duration::from_secs(5));
+    /// ```
     #[must_use]
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read = timeout;
@@ -66,6 +74,15 @@ impl ServerLimits {
     }
 
     /// The longest a response may wait for the client to accept more bytes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_download::ServerLimits;
+    ///
+    /// // Clients on slow mobile links get longer.
+    /// let limits = ServerLimits::default().send_timeout(Duration::from_secs(120));
+    /// assert_eq!(limits.send, Duration::from_secs(120));
+    /// ```
     #[must_use]
     pub fn send_timeout(mut self, timeout: Duration) -> Self {
         self.send = timeout;
@@ -73,6 +90,14 @@ impl ServerLimits {
     }
 
     /// The longest a connection may go without a byte read or written.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_download::ServerLimits;
+    ///
+    /// let limits = ServerLimits::default().idle_timeout(Duration::from_secs(15));
+    /// assert_eq!(limits.idle, Duration::from_secs(15));
+    /// ```
     #[must_use]
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle = timeout;
@@ -80,6 +105,14 @@ impl ServerLimits {
     }
 
     /// How long answers in flight may finish after the shutdown signal.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_download::ServerLimits;
+    ///
+    /// let limits = ServerLimits::default().shutdown_timeout(Duration::from_secs(300));
+    /// assert_eq!(limits.shutdown, Duration::from_secs(300));
+    /// ```
     #[must_use]
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown = timeout;
@@ -104,8 +137,12 @@ impl ServerLimits {
 ///     .route("/hello.txt", get(|| async { VirtualDownload::text("hello.txt", "hello") }))
 ///     .layer(DownloadLayer::new());
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+/// // Send on `stop` (or await `tokio::signal::ctrl_c()`, with tokio's
+/// // `signal` feature) to shut down gracefully.
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// # drop(stop);
 /// serve(listener, app, ServerLimits::default(), async {
-///     let _ = tokio::signal::ctrl_c().await;
+///     let _ = stopped.await;
 /// })
 /// .await
 /// # }
