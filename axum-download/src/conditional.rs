@@ -11,13 +11,44 @@ use http::{HeaderMap, HeaderValue, Method};
 
 /// More range specifiers than this in one `Range` header and the header is
 /// ignored (the full representation is sent): parsing stays bounded.
+///
+/// ```
+/// use axum_download::rfc9110::{decide, Conditions, Decision, Validators, MAX_RANGE_SPECS};
+/// use http::{HeaderMap, Method};
+///
+/// let specs = vec!["0-0"; MAX_RANGE_SPECS + 1].join(",");
+/// let mut headers = HeaderMap::new();
+/// headers.insert("range", format!("bytes={specs}").parse().unwrap());
+/// let conditions = Conditions::new(&Method::GET, &headers);
+/// assert_eq!(decide(&conditions, &Validators::default(), Some(10), true), Decision::Full);
+/// ```
 pub const MAX_RANGE_SPECS: usize = 100;
 /// More distinct ranges than this after merging overlaps and the header is
 /// ignored: a multipart answer with many tiny parts is a denial-of-service
 /// pattern (CVE-2011-3192), not a legitimate request.
+///
+/// ```
+/// use axum_download::rfc9110::{decide, Conditions, Decision, Validators, MAX_RANGES};
+/// use http::{HeaderMap, Method};
+///
+/// // 17 one-byte ranges, none adjacent.
+/// let specs: Vec<String> = (0..=MAX_RANGES).map(|i| format!("{0}-{0}", i * 2)).collect();
+/// let mut headers = HeaderMap::new();
+/// headers.insert("range", format!("bytes={}", specs.join(",")).parse().unwrap());
+/// let conditions = Conditions::new(&Method::GET, &headers);
+/// assert_eq!(decide(&conditions, &Validators::default(), Some(100), true), Decision::Full);
+/// ```
 pub const MAX_RANGES: usize = 16;
 
 /// A byte range of a representation, `start` inclusive, `end` exclusive.
+///
+/// ```
+/// use axum_download::rfc9110::ByteRange;
+///
+/// // `Range: bytes=100-199`
+/// let range = ByteRange { start: 100, end: 200 };
+/// assert_eq!(range.len(), 100);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ByteRange {
     /// The first byte.
@@ -28,12 +59,25 @@ pub struct ByteRange {
 
 impl ByteRange {
     /// The number of bytes in the range.
+    ///
+    /// ```
+    /// use axum_download::rfc9110::ByteRange;
+    ///
+    /// assert_eq!(ByteRange { start: 0, end: 1 }.len(), 1);
+    /// ```
     #[must_use]
     pub fn len(&self) -> u64 {
         self.end - self.start
     }
 
     /// Whether the range holds no byte.
+    ///
+    /// ```
+    /// use axum_download::rfc9110::ByteRange;
+    ///
+    /// assert!(ByteRange { start: 5, end: 5 }.is_empty());
+    /// assert!(!ByteRange { start: 5, end: 6 }.is_empty());
+    /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.end <= self.start
@@ -41,6 +85,12 @@ impl ByteRange {
 
     /// The `Content-Range` value of this range of a representation of
     /// `complete_length` bytes.
+    ///
+    /// ```
+    /// use axum_download::rfc9110::ByteRange;
+    ///
+    /// assert_eq!(ByteRange { start: 0, end: 500 }.content_range(1000), "bytes 0-499/1000");
+    /// ```
     #[must_use]
     pub fn content_range(&self, complete_length: u64) -> String {
         format!(
@@ -53,6 +103,14 @@ impl ByteRange {
 }
 
 /// An entity tag, strong or weak.
+///
+/// ```
+/// use axum_download::rfc9110::ETag;
+///
+/// let etag = ETag::parse("W/\"abc\"").unwrap();
+/// assert!(etag.is_weak());
+/// assert_eq!(etag, ETag::weak("abc"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ETag {
     weak: bool,
@@ -63,6 +121,13 @@ pub struct ETag {
 impl ETag {
     /// A strong entity tag. Characters not allowed in an entity tag
     /// (`"`, controls, spaces and non-ASCII) are replaced with `_`.
+    ///
+    /// ```
+    /// use axum_download::rfc9110::ETag;
+    ///
+    /// assert_eq!(ETag::strong("v1").to_header_value(), "\"v1\"");
+    /// assert_eq!(ETag::strong("a \"b\"").tag(), "a__b_");
+    /// ```
     #[must_use]
     pub fn strong(tag: impl AsRef<str>) -> Self {
         Self {
@@ -72,6 +137,12 @@ impl ETag {
     }
 
     /// A weak entity tag (`W/"..."`), compared only by `If-None-Match`.
+    ///
+    /// ```
+    /// use axum_download::rfc9110::ETag;
+    ///
+    /// assert_eq!(ETag::weak("v1").to_header_value(), "W/\"v1\"");
+    /// ```
     #[must_use]
     pub fn weak(tag: impl AsRef<str>) -> Self {
         Self {
@@ -81,18 +152,39 @@ impl ETag {
     }
 
     /// Whether the tag is weak.
+    ///
+    /// ```
+    /// use axum_download::rfc9110::ETag;
+    ///
+    /// assert!(ETag::weak("v1").is_weak());
+    /// assert!(!ETag::strong("v1").is_weak());
+    /// ```
     #[must_use]
     pub fn is_weak(&self) -> bool {
         self.weak
     }
 
     /// The opaque tag, without quotes or `W/`.
+    ///
+    /// ```
+    /// use axum_download::rfc9110::ETag;
+    ///
+    /// assert_eq!(ETag::parse("W/\"5d8c72a5\"").unwrap().tag(), "5d8c72a5");
+    /// ```
     #[must_use]
     pub fn tag(&self) -> &str {
         &self.tag
     }
 
     /// Parses one entity tag (`"abc"` or `W/"abc"`), `None` when malformed.
+    ///
+    /// ```
+    /// use axum_download::rfc9110::ETag;
+    ///
+    /// assert_eq!(ETag::parse("\"abc\""), Some(ETag::strong("abc")));
+    /// assert_eq!(ETag::parse("abc"), None);
+    /// assert_eq!(ETag::parse("\"a b\""), None);
+    /// ```
     #[must_use]
     pub fn parse(value: &str) -> Option<Self> {
         let value = value.trim();
@@ -111,6 +203,15 @@ impl ETag {
     }
 
     /// The header value: `"tag"` or `W/"tag"`.
+    ///
+    /// ```
+    /// use axum_download::rfc9110::ETag;
+    /// use http::HeaderMap;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("etag", ETag::weak("v2").to_header_value());
+    /// assert_eq!(headers["etag"], "W/\"v2\"");
+    /// ```
     #[must_use]
     pub fn to_header_value(&self) -> HeaderValue {
         let text = if self.weak {
@@ -150,6 +251,16 @@ fn sanitize_tag(tag: &str) -> String {
 }
 
 /// What the engine knows about the file: its validators and length.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use axum_download::rfc9110::{ETag, Validators};
+///
+/// let validators = Validators {
+///     etag: Some(ETag::strong("5d8c72a5")),
+///     last_modified: Some(SystemTime::now()),
+/// };
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Validators {
     /// The current entity tag, if any.
@@ -160,6 +271,19 @@ pub struct Validators {
 
 /// The parts of a request the engine reads: its method and the
 /// conditional and range headers, captured before the handler runs.
+///
+/// It is also an extractor: take it in a handler to pass to
+/// [`DownloadResponse::respond_to`](crate::DownloadResponse::respond_to) or
+/// [`HttpDownload::forward`](crate::HttpDownload::forward).
+///
+/// ```
+/// use axum::response::Response;
+/// use axum_download::{Conditions, VirtualDownload};
+///
+/// async fn handler(conditions: Conditions) -> Response {
+///     VirtualDownload::text("a.txt", "hello").respond_to(&conditions)
+/// }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Conditions {
     method: Method,
@@ -171,6 +295,17 @@ pub struct Conditions {
 
 impl Conditions {
     /// Captures the method and the headers that matter from a request.
+    ///
+    /// ```
+    /// use axum_download::Conditions;
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("range", "bytes=0-99".parse().unwrap());
+    /// headers.insert("cookie", "session=1".parse().unwrap());
+    /// let conditions = Conditions::new(&Method::GET, &headers);
+    /// assert_eq!(conditions.headers().len(), 1); // the cookie is not kept
+    /// ```
     #[must_use]
     pub fn new(method: &Method, headers: &HeaderMap) -> Self {
         let mut kept = HeaderMap::new();
@@ -194,6 +329,19 @@ impl Conditions {
     }
 
     /// The same conditions, as if the request had arrived at `time`.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use axum_download::rfc9110::{decide, Conditions, Decision, Validators};
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let modified = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("if-modified-since", "Tue, 14 Nov 2023 22:13:20 GMT".parse().unwrap());
+    /// let conditions = Conditions::new(&Method::GET, &headers).received_at(modified + Duration::from_secs(60));
+    /// let validators = Validators { etag: None, last_modified: Some(modified) };
+    /// assert_eq!(decide(&conditions, &validators, Some(5), true), Decision::NotModified);
+    /// ```
     #[must_use]
     pub fn received_at(mut self, time: SystemTime) -> Self {
         self.received = Some(time);
@@ -201,18 +349,44 @@ impl Conditions {
     }
 
     /// The request method.
+    ///
+    /// ```
+    /// use axum_download::Conditions;
+    /// use http::{HeaderMap, Method};
+    ///
+    /// assert_eq!(Conditions::new(&Method::HEAD, &HeaderMap::new()).method(), Method::HEAD);
+    /// ```
     #[must_use]
     pub fn method(&self) -> &Method {
         &self.method
     }
 
     /// The captured conditional and range headers.
+    ///
+    /// ```
+    /// use axum_download::Conditions;
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("if-none-match", "\"v1\"".parse().unwrap());
+    /// let conditions = Conditions::new(&Method::GET, &headers);
+    /// assert_eq!(conditions.headers()["if-none-match"], "\"v1\"");
+    /// ```
     #[must_use]
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
 
     /// Whether the request carries none of the headers the engine reads.
+    ///
+    /// ```
+    /// use axum_download::Conditions;
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("accept", "*/*".parse().unwrap());
+    /// assert!(Conditions::new(&Method::GET, &headers).is_unconditional());
+    /// ```
     #[must_use]
     pub fn is_unconditional(&self) -> bool {
         self.headers.is_empty()
@@ -220,6 +394,20 @@ impl Conditions {
 }
 
 /// The engine's answer.
+///
+/// ```
+/// use axum_download::rfc9110::{decide, ByteRange, Conditions, Decision, Validators};
+/// use http::{HeaderMap, Method};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("range", "bytes=0-1,4-".parse().unwrap());
+/// let conditions = Conditions::new(&Method::GET, &headers);
+/// let decision = decide(&conditions, &Validators::default(), Some(6), true);
+/// assert_eq!(
+///     decision,
+///     Decision::MultiPart(vec![ByteRange { start: 0, end: 2 }, ByteRange { start: 4, end: 6 }])
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Decision {

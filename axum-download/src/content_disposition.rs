@@ -10,6 +10,13 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 /// Whether the client should save the file or show it.
+///
+/// ```
+/// use axum_download::rfc9110::{content_disposition, Disposition};
+///
+/// assert_eq!(Disposition::default(), Disposition::Attachment);
+/// assert_eq!(content_disposition(Disposition::Inline, None), "inline");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Disposition {
     /// `attachment`: the browser offers to save the file (the default).
