@@ -122,6 +122,18 @@ pub struct ExpectedDownload {
 
 impl ExpectedDownload {
     /// Expects a `200 OK` response and checks nothing else.
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::test_util::{assert_download_response, ExpectedDownload};
+    /// use axum_download::VirtualDownload;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let response = VirtualDownload::text("a.txt", "hello").into_response();
+    /// assert_download_response(response, &ExpectedDownload::new()).await;
+    /// # }
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
@@ -155,6 +167,18 @@ impl ExpectedDownload {
     /// `filename*=UTF-8''...` parameter, percent-decoded, when present,
     /// otherwise the quoted `filename="..."` (with `\"` and `\\`
     /// unescaped).
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::test_util::{assert_download_response, ExpectedDownload};
+    /// use axum_download::VirtualDownload;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let response = VirtualDownload::text("espace é.txt", "accent\n").into_response();
+    /// assert_download_response(response, &ExpectedDownload::new().basename("espace é.txt")).await;
+    /// # }
+    /// ```
     pub fn basename(mut self, basename: impl Into<String>) -> Self {
         self.basename = Some(basename.into());
         self
@@ -162,6 +186,18 @@ impl ExpectedDownload {
 
     /// The whole `Content-Type` header, exactly
     /// (e.g. `text/plain; charset=utf-8`).
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::test_util::{assert_download_response, ExpectedDownload};
+    /// use axum_download::VirtualDownload;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let response = VirtualDownload::text("a.csv", "a;b\n").into_response();
+    /// assert_download_response(response, &ExpectedDownload::new().content_type("text/csv; charset=utf-8")).await;
+    /// # }
+    /// ```
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
         self.content_type = Some(content_type.into());
         self
@@ -169,6 +205,18 @@ impl ExpectedDownload {
 
     /// The start of the `Content-Type` header, compared case-insensitively
     /// (e.g. `text/` or `image/png`).
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::test_util::{assert_download_response, ExpectedDownload};
+    /// use axum_download::VirtualDownload;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let response = VirtualDownload::text("a.html", "<p>hi</p>").into_response();
+    /// assert_download_response(response, &ExpectedDownload::new().mime_prefix("TEXT/")).await;
+    /// # }
+    /// ```
     pub fn mime_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.mime_prefix = Some(prefix.into());
         self
@@ -176,18 +224,54 @@ impl ExpectedDownload {
 
     /// The whole body, byte for byte. When the response states a
     /// `Content-Length`, it must be the length of the body read.
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::test_util::{assert_download_response, ExpectedDownload};
+    /// use axum_download::VirtualDownload;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let response = VirtualDownload::bytes("a.bin", vec![0u8, 1, 2]).into_response();
+    /// assert_download_response(response, &ExpectedDownload::new().body([0u8, 1, 2])).await;
+    /// # }
+    /// ```
     pub fn body(mut self, body: impl AsRef<[u8]>) -> Self {
         self.body = Some(Bytes::copy_from_slice(body.as_ref()));
         self
     }
 
     /// `Content-Disposition: attachment`: the browser saves the file.
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::test_util::{assert_download_response, ExpectedDownload};
+    /// use axum_download::VirtualDownload;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let response = VirtualDownload::text("a.txt", "hello").into_response();
+    /// assert_download_response(response, &ExpectedDownload::new().attachment()).await;
+    /// # }
+    /// ```
     pub fn attachment(mut self) -> Self {
         self.disposition = Some(Disposition::Attachment);
         self
     }
 
     /// `Content-Disposition: inline`: the browser shows the file.
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use axum_download::test_util::{assert_download_response, ExpectedDownload};
+    /// use axum_download::VirtualDownload;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let response = VirtualDownload::text("a.txt", "hello").inline().into_response();
+    /// assert_download_response(response, &ExpectedDownload::new().inline()).await;
+    /// # }
+    /// ```
     pub fn inline(mut self) -> Self {
         self.disposition = Some(Disposition::Inline);
         self
@@ -344,6 +428,23 @@ enum HeaderCheck {
 impl ExpectedXAccel {
     /// Expects `X-Accel-Redirect` to be `redirect`, exactly as sent
     /// (percent-encoded, e.g. `/x-accel/espace%20%C3%A9.txt`).
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
+    /// # use axum_download::VirtualDownload;
+    /// # let target = HandOff::Nginx {
+    /// #     uri: "/x-accel/a.txt".to_owned(),
+    /// #     buffering: None,
+    /// #     expires: None,
+    /// #     limit_rate: None,
+    /// # };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
+    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt"));
+    /// ```
     pub fn new(redirect: impl Into<String>) -> Self {
         Self {
             redirect: redirect.into(),
@@ -358,18 +459,69 @@ impl ExpectedXAccel {
     }
 
     /// `X-Accel-Charset` is exactly `charset` (e.g. `utf-8`).
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
+    /// # use axum_download::VirtualDownload;
+    /// # let target = HandOff::Nginx {
+    /// #     uri: "/x-accel/a.txt".to_owned(),
+    /// #     buffering: None,
+    /// #     expires: None,
+    /// #     limit_rate: None,
+    /// # };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
+    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").charset("utf-8"));
+    /// ```
     pub fn charset(mut self, charset: impl Into<String>) -> Self {
         self.charset = HeaderCheck::Equals(charset.into());
         self
     }
 
     /// There is no `X-Accel-Charset` header.
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
+    /// # use axum_download::VirtualDownload;
+    /// # let target = HandOff::Nginx {
+    /// #     uri: "/x-accel/a.txt".to_owned(),
+    /// #     buffering: None,
+    /// #     expires: None,
+    /// #     limit_rate: None,
+    /// # };
+    /// # let response = hand_off(VirtualDownload::text("a.bin", "hello").content_type("application/octet-stream").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
+    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").no_charset());
+    /// ```
     pub fn no_charset(mut self) -> Self {
         self.charset = HeaderCheck::Absent;
         self
     }
 
     /// `X-Accel-Buffering` is `yes` (`true`) or `no` (`false`).
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
+    /// # use axum_download::VirtualDownload;
+    /// # let target = HandOff::Nginx {
+    /// #     uri: "/x-accel/a.txt".to_owned(),
+    /// #     buffering: Some(false),
+    /// #     expires: None,
+    /// #     limit_rate: None,
+    /// # };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
+    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").buffering(false));
+    /// ```
     pub fn buffering(mut self, buffering: bool) -> Self {
         self.buffering = HeaderCheck::Equals(if buffering { "yes" } else { "no" }.to_owned());
         self
@@ -378,12 +530,46 @@ impl ExpectedXAccel {
     /// There is no `X-Accel-Buffering` header (nginx then uses its own
     /// configuration). To require `X-Accel-Buffering: no`, use
     /// [`buffering(false)`](Self::buffering).
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
+    /// # use axum_download::VirtualDownload;
+    /// # let target = HandOff::Nginx {
+    /// #     uri: "/x-accel/a.txt".to_owned(),
+    /// #     buffering: None,
+    /// #     expires: None,
+    /// #     limit_rate: None,
+    /// # };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
+    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").no_buffering());
+    /// ```
     pub fn no_buffering(mut self) -> Self {
         self.buffering = HeaderCheck::Absent;
         self
     }
 
     /// `X-Accel-Expires` is exactly `expires`: seconds (`"3600"`) or `"off"`.
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
+    /// # use axum_download::VirtualDownload;
+    /// # let target = HandOff::Nginx {
+    /// #     uri: "/x-accel/a.txt".to_owned(),
+    /// #     buffering: None,
+    /// #     expires: Some(Expires::Off),
+    /// #     limit_rate: None,
+    /// # };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
+    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").expires("off"));
+    /// ```
     pub fn expires(mut self, expires: impl Into<String>) -> Self {
         self.expires = HeaderCheck::Equals(expires.into());
         self
@@ -391,6 +577,23 @@ impl ExpectedXAccel {
 
     /// There is no `X-Accel-Expires` header. To require `off`, use
     /// [`expires("off")`](Self::expires).
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
+    /// # use axum_download::VirtualDownload;
+    /// # let target = HandOff::Nginx {
+    /// #     uri: "/x-accel/a.txt".to_owned(),
+    /// #     buffering: None,
+    /// #     expires: None,
+    /// #     limit_rate: None,
+    /// # };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
+    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").no_expires());
+    /// ```
     pub fn no_expires(mut self) -> Self {
         self.expires = HeaderCheck::Absent;
         self
@@ -398,6 +601,23 @@ impl ExpectedXAccel {
 
     /// `X-Accel-Limit-Rate` is exactly `limit_rate`: bytes per second
     /// (`"1024"`) or `"off"`.
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
+    /// # use axum_download::VirtualDownload;
+    /// # let target = HandOff::Nginx {
+    /// #     uri: "/x-accel/a.txt".to_owned(),
+    /// #     buffering: None,
+    /// #     expires: None,
+    /// #     limit_rate: Some(LimitRate::BytesPerSecond(1024)),
+    /// # };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
+    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").limit_rate("1024"));
+    /// ```
     pub fn limit_rate(mut self, limit_rate: impl Into<String>) -> Self {
         self.limit_rate = HeaderCheck::Equals(limit_rate.into());
         self
@@ -405,6 +625,23 @@ impl ExpectedXAccel {
 
     /// There is no `X-Accel-Limit-Rate` header. To require `off`, use
     /// [`limit_rate("off")`](Self::limit_rate).
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
+    /// # use axum_download::VirtualDownload;
+    /// # let target = HandOff::Nginx {
+    /// #     uri: "/x-accel/a.txt".to_owned(),
+    /// #     buffering: None,
+    /// #     expires: None,
+    /// #     limit_rate: None,
+    /// # };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
+    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").no_limit_rate());
+    /// ```
     pub fn no_limit_rate(mut self) -> Self {
         self.limit_rate = HeaderCheck::Absent;
         self
@@ -413,24 +650,92 @@ impl ExpectedXAccel {
     /// The file name the client sees, as for
     /// [`ExpectedDownload::basename`]: the hand-off keeps the
     /// `Content-Disposition` of the download.
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
+    /// # use axum_download::VirtualDownload;
+    /// # let target = HandOff::Nginx {
+    /// #     uri: "/x-accel/a.txt".to_owned(),
+    /// #     buffering: None,
+    /// #     expires: None,
+    /// #     limit_rate: None,
+    /// # };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
+    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").basename("a.txt"));
+    /// ```
     pub fn basename(mut self, basename: impl Into<String>) -> Self {
         self.basename = Some(basename.into());
         self
     }
 
     /// The whole `Content-Type` header, exactly.
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
+    /// # use axum_download::VirtualDownload;
+    /// # let target = HandOff::Nginx {
+    /// #     uri: "/x-accel/a.txt".to_owned(),
+    /// #     buffering: None,
+    /// #     expires: None,
+    /// #     limit_rate: None,
+    /// # };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
+    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").content_type("text/plain; charset=utf-8"));
+    /// ```
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
         self.content_type = Some(content_type.into());
         self
     }
 
     /// `Content-Disposition: attachment`.
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
+    /// # use axum_download::VirtualDownload;
+    /// # let target = HandOff::Nginx {
+    /// #     uri: "/x-accel/a.txt".to_owned(),
+    /// #     buffering: None,
+    /// #     expires: None,
+    /// #     limit_rate: None,
+    /// # };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
+    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").attachment());
+    /// ```
     pub fn attachment(mut self) -> Self {
         self.disposition = Some(Disposition::Attachment);
         self
     }
 
     /// `Content-Disposition: inline`.
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
+    /// # use axum_download::VirtualDownload;
+    /// # let target = HandOff::Nginx {
+    /// #     uri: "/x-accel/a.txt".to_owned(),
+    /// #     buffering: None,
+    /// #     expires: None,
+    /// #     limit_rate: None,
+    /// # };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").inline().into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
+    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").inline());
+    /// ```
     pub fn inline(mut self) -> Self {
         self.disposition = Some(Disposition::Inline);
         self
@@ -590,6 +895,13 @@ pub struct TempMediaRoot {
 impl TempMediaRoot {
     /// Creates an empty temporary directory.
     ///
+    /// ```
+    /// use axum_download::test_util::TempMediaRoot;
+    ///
+    /// let media = TempMediaRoot::new();
+    /// assert_eq!(std::fs::read_dir(media.path()).unwrap().count(), 0);
+    /// ```
+    ///
     /// # Panics
     ///
     /// When the directory cannot be created.
@@ -606,6 +918,15 @@ impl TempMediaRoot {
     }
 
     /// The directory's absolute path (not canonicalized).
+    ///
+    /// ```
+    /// use axum_download::test_util::TempMediaRoot;
+    /// use axum_download::FileSystemStorage;
+    ///
+    /// let media = TempMediaRoot::new();
+    /// assert!(media.path().is_absolute());
+    /// let storage = FileSystemStorage::new(media.path());
+    /// ```
     #[must_use]
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -619,6 +940,19 @@ impl TempMediaRoot {
     ///
     /// When `name` is empty, absolute or contains `..` (it would leave the
     /// directory), or when the file cannot be written.
+    ///
+    /// ```
+    /// use axum_download::test_util::TempMediaRoot;
+    /// use axum_download::PathDownload;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let media = TempMediaRoot::new();
+    /// media.file("docs/a.pdf", b"%PDF-1.7");
+    /// let download = PathDownload::from_root(media.path(), "docs/a.pdf").await.unwrap();
+    /// assert_eq!(download.meta().size, Some(8));
+    /// # }
+    /// ```
     #[track_caller]
     pub fn file(&self, name: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> PathBuf {
         let path = self.child("file", name.as_ref());
@@ -639,6 +973,20 @@ impl TempMediaRoot {
     ///
     /// When `name` is empty, absolute or contains `..`, or when the
     /// directory cannot be created.
+    ///
+    /// ```
+    /// use axum_download::test_util::TempMediaRoot;
+    /// use axum_download::PathDownload;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let media = TempMediaRoot::new();
+    /// media.dir("docs");
+    /// // A directory is not a download.
+    /// let err = PathDownload::from_root(media.path(), "docs").await.unwrap_err();
+    /// assert_eq!(err.status(), http::StatusCode::NOT_FOUND);
+    /// # }
+    /// ```
     #[track_caller]
     pub fn dir(&self, name: impl AsRef<Path>) -> PathBuf {
         let path = self.child("dir", name.as_ref());
@@ -661,6 +1009,21 @@ impl TempMediaRoot {
     ///
     /// When `name` is empty, absolute or contains `..`, or when the link
     /// cannot be created (for example because `name` exists).
+    ///
+    /// ```
+    /// use axum_download::test_util::TempMediaRoot;
+    /// use axum_download::PathDownload;
+    ///
+    /// # #[cfg(not(unix))] fn main() {}
+    /// # #[cfg(unix)]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let media = TempMediaRoot::new();
+    /// media.symlink("passwd", "/etc/passwd");
+    /// let err = PathDownload::from_root(media.path(), "passwd").await.unwrap_err();
+    /// assert_eq!(err.status(), http::StatusCode::NOT_FOUND);
+    /// # }
+    /// ```
     #[cfg(unix)]
     #[track_caller]
     pub fn symlink(&self, name: impl AsRef<Path>, target: impl AsRef<Path>) -> PathBuf {
