@@ -15,6 +15,14 @@
 //! ```
 
 /// A path-valued key of a rule.
+///
+/// ```
+/// use axum_download_rules::{check, Key};
+///
+/// let key = Key::SourceDir;
+/// let err = check(key, "media").unwrap_err();
+/// assert_eq!(format!("`{}` {err}", key.name()), "`source_dir` must be absolute, not \"media\"");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
     /// `source_url`: the URL prefix of the files a rule hands off.
@@ -29,6 +37,12 @@ pub enum Key {
 
 impl Key {
     /// The key as settings files and attributes spell it.
+    ///
+    /// ```
+    /// use axum_download_rules::Key;
+    ///
+    /// assert_eq!(Key::DestinationUrl.name(), "destination_url");
+    /// ```
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
@@ -40,6 +54,13 @@ impl Key {
     }
 
     /// The key of that name, if it is one of these.
+    ///
+    /// ```
+    /// use axum_download_rules::Key;
+    ///
+    /// assert_eq!(Key::from_name("source_url"), Some(Key::SourceUrl));
+    /// assert_eq!(Key::from_name("buffering"), None);
+    /// ```
     #[must_use]
     pub fn from_name(name: &str) -> Option<Self> {
         [
@@ -64,6 +85,15 @@ impl Key {
 /// no `.`, `..` or empty (`//`) segment, no `\` and no control character.
 /// URL paths also refuse `?`, `#`, whitespace and percent-encoded dot
 /// segments or separators, which a proxy would decode.
+///
+/// ```
+/// use axum_download_rules::{check, Key};
+///
+/// assert!(check(Key::SourceDir, "/srv/media/").is_ok());
+/// assert_eq!(check(Key::SourceUrl, "media/").unwrap_err(), "must be a URL path starting with `/`, not \"media/\"");
+/// assert_eq!(check(Key::DestinationUrl, "/x-accel/%2e%2e/").unwrap_err(), "must not contain `.` or `..` segments");
+/// assert_eq!(check(Key::SourceUrl, "/a b/").unwrap_err(), "must not contain spaces (percent-encode them)");
+/// ```
 pub fn check(key: Key, value: &str) -> Result<(), String> {
     if !value.starts_with('/') {
         return Err(if key.is_url() {

@@ -22,11 +22,25 @@ use crate::storage::{encode_path, Storage};
 
 /// How long to wait for the store's answer, and then for each chunk of an
 /// object's bytes, unless [`ObjectStoreStorage::timeout`] says otherwise.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_download::storage::DEFAULT_STORE_TIMEOUT;
+///
+/// assert_eq!(DEFAULT_STORE_TIMEOUT, Duration::from_secs(30));
+/// ```
 pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a presigned URL stays valid, unless
 /// [`ObjectStoreStorage::presign`] says otherwise: the proxy uses it at
 /// once, so it only needs to outlive the hand-off.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_download::storage::DEFAULT_PRESIGN_EXPIRY;
+///
+/// assert_eq!(DEFAULT_PRESIGN_EXPIRY, Duration::from_secs(300));
+/// ```
 pub const DEFAULT_PRESIGN_EXPIRY: Duration = Duration::from_secs(300);
 
 /// The objects of an [`ObjectStore`], as a [`Storage`].
@@ -98,6 +112,23 @@ impl fmt::Debug for ObjectStoreStorage {
 
 impl ObjectStoreStorage {
     /// A storage serving the objects of `store`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use axum_download::{ObjectStoreStorage, StorageDownload};
+    /// use object_store::{memory::InMemory, path::Path, ObjectStoreExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let store = Arc::new(InMemory::new());
+    /// store.put(&Path::from("reports/2024.csv"), "a;b\n".into()).await.unwrap();
+    ///
+    /// let storage = Arc::new(ObjectStoreStorage::new(store));
+    /// let download = StorageDownload::new(storage, "reports/2024.csv").await.unwrap();
+    /// assert_eq!(download.meta().size, Some(4));
+    /// assert_eq!(download.meta().name.as_deref(), Some("2024.csv"));
+    /// # }
+    /// ```
     #[must_use]
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
         Self {
@@ -110,6 +141,15 @@ impl ObjectStoreStorage {
 
     /// The URL prefix files are published under in the application, e.g.
     /// `/s3/`: what rules with a `source_url` match.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use axum_download::{ObjectStoreStorage, Storage};
+    /// use object_store::memory::InMemory;
+    ///
+    /// let storage = ObjectStoreStorage::new(Arc::new(InMemory::new())).base_url("/s3/");
+    /// assert_eq!(storage.url("reports/2024 Q1.pdf").as_deref(), Some("/s3/reports/2024%20Q1.pdf"));
+    /// ```
     #[must_use]
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = Some(base_url.into());
@@ -141,6 +181,16 @@ impl ObjectStoreStorage {
 
     /// How long to wait for the store's answer, and then for each chunk of
     /// the body (default [`DEFAULT_STORE_TIMEOUT`]).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use axum_download::ObjectStoreStorage;
+    /// use object_store::memory::InMemory;
+    ///
+    /// // A store in the same data centre answers fast, or not at all.
+    /// let storage = ObjectStoreStorage::new(Arc::new(InMemory::new())).timeout(Duration::from_secs(5));
+    /// ```
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
