@@ -19,12 +19,11 @@ use sha2::{Digest, Sha256};
 
 use crate::conditional::{Conditions, ETag};
 use crate::content_disposition;
-use crate::error::with_causes;
 use crate::error::DownloadError;
 use crate::file::DownloadFile;
 use crate::fs::{self, LocalFile};
 use crate::http_download::{
-    bounded_body, name_from_url, shared_client, upstream_meta, HttpDownload,
+    bounded_body, name_from_url, send_within, shared_client, upstream_meta, HttpDownload,
     DEFAULT_UPSTREAM_DEADLINE, DEFAULT_UPSTREAM_TIMEOUT,
 };
 use crate::response::DownloadResponse;
@@ -749,27 +748,9 @@ async fn fetch_and_store(
         }
     }
     let wait = inner.timeout.min(inner.deadline);
-    let response = match tokio::time::timeout(wait, request.send()).await {
-        Err(_) => {
-            return Err(Failure::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                format_args!("no answer from {url} within {wait:?}"),
-            ))
-        }
-        Ok(Err(err)) if err.is_timeout() => {
-            return Err(Failure::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                format_args!("{url}: {}", with_causes(&err)),
-            ))
-        }
-        Ok(Err(err)) => {
-            return Err(Failure::new(
-                StatusCode::BAD_GATEWAY,
-                format_args!("{url}: {}", with_causes(&err)),
-            ))
-        }
-        Ok(Ok(response)) => response,
-    };
+    let response = send_within(request, url, wait)
+        .await
+        .map_err(|err| Failure::new(err.status(), err))?;
     let status = response.status();
     let headers = response.headers().clone();
     let policy = Policy::of(&headers, inner.store_private);

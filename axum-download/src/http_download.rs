@@ -355,27 +355,7 @@ impl HttpDownload {
             let request = client
                 .request(method.clone(), url.clone())
                 .headers(forwarded.clone());
-            let wait = self.timeout.min(self.deadline);
-            let response = match tokio::time::timeout(wait, request.send()).await {
-                Err(_) => {
-                    return Err(DownloadError::gateway_timeout(format_args!(
-                        "no answer from {url} within {wait:?}"
-                    )))
-                }
-                Ok(Err(err)) if err.is_timeout() => {
-                    return Err(DownloadError::gateway_timeout(format_args!(
-                        "{url}: {}",
-                        with_causes(&err)
-                    )))
-                }
-                Ok(Err(err)) => {
-                    return Err(DownloadError::bad_gateway(format_args!(
-                        "{url}: {}",
-                        with_causes(&err)
-                    )))
-                }
-                Ok(Ok(response)) => response,
-            };
+            let response = send_within(request, &url, self.timeout.min(self.deadline)).await?;
             if !response.status().is_redirection() || response.status() == StatusCode::NOT_MODIFIED
             {
                 break response;
@@ -530,6 +510,30 @@ impl FileSource for RemoteSource {
 
     fn ranges(&self) -> bool {
         self.ranges
+    }
+}
+
+/// Sends `request` to `url`, waiting at most `wait` for the answer's head:
+/// no answer in time (or a client timeout) is a 504, any other failure a
+/// 502, with the causes for the log.
+pub(crate) async fn send_within(
+    request: reqwest::RequestBuilder,
+    url: &reqwest::Url,
+    wait: Duration,
+) -> Result<reqwest::Response, DownloadError> {
+    match tokio::time::timeout(wait, request.send()).await {
+        Err(_) => Err(DownloadError::gateway_timeout(format_args!(
+            "no answer from {url} within {wait:?}"
+        ))),
+        Ok(Err(err)) if err.is_timeout() => Err(DownloadError::gateway_timeout(format_args!(
+            "{url}: {}",
+            with_causes(&err)
+        ))),
+        Ok(Err(err)) => Err(DownloadError::bad_gateway(format_args!(
+            "{url}: {}",
+            with_causes(&err)
+        ))),
+        Ok(Ok(response)) => Ok(response),
     }
 }
 
