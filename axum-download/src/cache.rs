@@ -619,8 +619,7 @@ impl Inner {
         let path = self.dir.join(&record.file);
         let size = record.size;
         let (meta, source) = fs::spawn_blocking(move || {
-            let file = fs::open_regular(&path)?;
-            let metadata = file.metadata()?;
+            let (file, metadata) = fs::open_regular(&path)?;
             if metadata.len() != size {
                 return Err(io::Error::new(
                     io::ErrorKind::NotFound,

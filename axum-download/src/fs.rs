@@ -157,12 +157,11 @@ pub(crate) fn resolve_blocking(
     let relative = segments.join("/");
     let mut path = root.to_path_buf();
     path.extend(segments);
-    let file = if confinement.follow_symlinks_outside {
+    let (file, metadata) = if confinement.follow_symlinks_outside {
         open_regular(&path)?
     } else {
         open_beneath(root, &relative, &path, untrusted)?
     };
-    let metadata = regular_file(&path, file.metadata().map_err(not_found)?)?;
     let prefetched = prefetch_small(prefetch, &metadata, &file)?;
     Ok(Resolved {
         path,
@@ -176,21 +175,30 @@ pub(crate) fn resolve_blocking(
 /// Opens `relative` below `root` so that it cannot leave it: on Linux with
 /// `openat2(RESOLVE_BENEATH)`, which decides and opens in one step; where
 /// that cannot decide (an absolute symbolic link, a kernel without it), by
-/// opening and then checking where the opened descriptor really is.
-fn open_beneath(root: &Path, relative: &str, path: &Path, untrusted: &str) -> io::Result<File> {
+/// opening and then checking where the opened descriptor really is. The
+/// metadata is the descriptor's, checked to be a regular file's.
+fn open_beneath(
+    root: &Path,
+    relative: &str,
+    path: &Path,
+    untrusted: &str,
+) -> io::Result<(File, Metadata)> {
     #[cfg(target_os = "linux")]
     match beneath::open(root, relative) {
-        Ok(file) => return Ok(file),
+        Ok(file) => {
+            let metadata = regular_file(path, file.metadata().map_err(not_found)?)?;
+            return Ok((file, metadata));
+        }
         Err(beneath::Refusal::NotFound(err)) => return Err(not_found(err)),
         Err(beneath::Refusal::Undecided) => {}
     }
     #[cfg(not(target_os = "linux"))]
     let _ = relative;
     let real_root = root.canonicalize().map_err(not_found)?;
-    let file = open_regular(path)?;
+    let (file, metadata) = open_regular(path)?;
     check_opened_beneath(&file, path, &real_root)
         .map_err(|_| Refused::OutsideRoot.into_io(untrusted))?;
-    Ok(file)
+    Ok((file, metadata))
 }
 
 /// Reads a small file whole, when asked to and it is small enough.
@@ -249,8 +257,8 @@ const READ_FLAGS: rustix::fs::OFlags = rustix::fs::OFlags::RDONLY
     .union(rustix::fs::OFlags::NONBLOCK);
 
 /// Opens `path` (following links) without blocking and checks, on the
-/// descriptor, that it is a regular file.
-pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
+/// descriptor, that it is a regular file; returns the descriptor's metadata.
+pub(crate) fn open_regular(path: &Path) -> io::Result<(File, Metadata)> {
     #[cfg(target_os = "linux")]
     let file = File::from(
         rustix::fs::open(path, READ_FLAGS, rustix::fs::Mode::empty()).map_err(not_found)?,
@@ -261,8 +269,8 @@ pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
         regular_file(path, std::fs::metadata(path).map_err(not_found)?)?;
         File::open(path).map_err(not_found)?
     };
-    regular_file(path, file.metadata().map_err(not_found)?)?;
-    Ok(file)
+    let metadata = regular_file(path, file.metadata().map_err(not_found)?)?;
+    Ok((file, metadata))
 }
 
 /// Opens a trusted path (a file the static-files table checked when it was

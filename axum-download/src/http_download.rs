@@ -186,8 +186,11 @@ impl HttpDownload {
             let path = format!("{}/", scope.path());
             scope.set_path(&path);
         }
-        let url = join_confined(&scope, untrusted);
-        let relative = check_remote_name(untrusted).ok().map(|s| s.join("/"));
+        let joined = join_confined(&scope, untrusted);
+        let (url, relative) = match joined {
+            Ok((url, relative)) => (Ok(url), Some(relative)),
+            Err(err) => (Err(err), None),
+        };
         let mut download = Self::with_url(url, Some(scope));
         download.relative = relative;
         download
@@ -538,20 +541,20 @@ pub(crate) async fn send_within(
 }
 
 /// `scope` (a URL whose path ends in `/`) joined with the checked segments
-/// of `untrusted`; the result is checked once more to be below `scope`.
-fn join_confined(scope: &reqwest::Url, untrusted: &str) -> Result<reqwest::Url, DownloadError> {
+/// of `untrusted`, and those segments as one relative path; the URL is
+/// checked once more to be below `scope`.
+fn join_confined(
+    scope: &reqwest::Url,
+    untrusted: &str,
+) -> Result<(reqwest::Url, String), DownloadError> {
     let refuse = |why: &str| {
         DownloadError::not_found(format_args!("refused remote name {untrusted:?}: {why}"))
     };
-    let segments = check_remote_name(untrusted).map_err(refuse)?;
+    let relative = check_remote_name(untrusted).map_err(refuse)?.join("/");
     let mut url = scope.clone();
-    url.set_path(&format!(
-        "{}{}",
-        scope.path(),
-        encode_path(&segments.join("/"))
-    ));
+    url.set_path(&format!("{}{}", scope.path(), encode_path(&relative)));
     if within_scope(&url, scope) {
-        Ok(url)
+        Ok((url, relative))
     } else {
         Err(refuse("leaves the base URL"))
     }

@@ -281,10 +281,10 @@ impl LayerSettings {
     /// `development` (then nothing is handed off and the file streams from
     /// the application, with the same headers).
     pub fn for_macro<'a>(&self, own: &'a DownloadSettings) -> &'a DownloadSettings {
-        static STREAM: std::sync::LazyLock<DownloadSettings> =
-            std::sync::LazyLock::new(DownloadSettings::default);
         match &self.0 {
-            Some(app) if app.backend == crate::offload::Backend::Development => &STREAM,
+            Some(app) if app.backend == crate::offload::Backend::Development => {
+                &crate::respond::NO_HAND_OFF
+            }
             _ => own,
         }
     }

@@ -164,8 +164,7 @@ impl PathDownload {
                         format!("trusted path {} is not absolute", path.display()),
                     ));
                 }
-                let file = fs::open_regular(&path)?;
-                let metadata = file.metadata()?;
+                let (file, metadata) = fs::open_regular(&path)?;
                 let meta = fs::local_meta(&path, &metadata);
                 Ok((meta, LocalFile::open_file(file, metadata.len())))
             }

@@ -104,12 +104,13 @@ pub(crate) fn healthcheck_failed(detail: &dyn std::fmt::Display) {
     tracing::warn!(target: DETAIL, detail = %detail, "healthcheck failed");
 }
 
-/// An event of the server's own (`serve`): accept errors, closed
-/// connections, the end of the shutdown.
+/// A trouble of the server's own (`serve`): an accept error, connections
+/// left at the end of the shutdown.
 pub(crate) fn server(event: &'static str, detail: &dyn std::fmt::Display) {
-    if event == "connection closed" {
-        tracing::debug!(target: DETAIL, detail = %detail, "{event}");
-    } else {
-        tracing::warn!(target: DETAIL, detail = %detail, "{event}");
-    }
+    tracing::warn!(target: DETAIL, detail = %detail, "{event}");
+}
+
+/// A connection the server closed on an error (a timeout, a reset): routine.
+pub(crate) fn connection_closed(detail: &dyn std::fmt::Display) {
+    tracing::debug!(target: DETAIL, detail = %detail, "connection closed");
 }

@@ -73,7 +73,8 @@ pub fn finish(response: Response, conditions: &Conditions) -> Response {
     finish_with_settings(response, conditions, &NO_HAND_OFF)
 }
 
-static NO_HAND_OFF: DownloadSettings = DownloadSettings {
+/// Settings that hand nothing off: the application sends every file.
+pub(crate) static NO_HAND_OFF: DownloadSettings = DownloadSettings {
     backend: crate::offload::Backend::Development,
     rules: Vec::new(),
     cache_control: None,

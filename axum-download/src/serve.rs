@@ -180,7 +180,7 @@ pub async fn serve(
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(err) = connection.await {
-                crate::report::server("connection closed", &err);
+                crate::report::connection_closed(&err);
             }
         });
     }

@@ -376,14 +376,18 @@ fn load_documents(root: &Path, storage: &Arc<dyn Storage>) -> Result<Documents, 
 
 type Download = Result<DownloadResponse, DownloadError>;
 
+/// `name` under the media root, read early for a plain `GET`: what
+/// `/path/`, `/inline/` and the hand-off routes serve.
+fn media_file(state: &AppState, conditions: &Conditions, name: String) -> PathDownload {
+    PathDownload::from_root(state.media_root.as_path(), name).for_request(conditions)
+}
+
 async fn path_download(
     State(state): State<AppState>,
     conditions: Conditions,
     DownloadName(name): DownloadName,
 ) -> Download {
-    PathDownload::from_root(state.media_root.as_path(), name)
-        .for_request(&conditions)
-        .await
+    media_file(&state, &conditions, name).await
 }
 
 async fn inline_download(
@@ -391,10 +395,7 @@ async fn inline_download(
     conditions: Conditions,
     DownloadName(name): DownloadName,
 ) -> Download {
-    Ok(PathDownload::from_root(state.media_root.as_path(), name)
-        .for_request(&conditions)
-        .await?
-        .inline())
+    Ok(media_file(&state, &conditions, name).await?.inline())
 }
 
 async fn storage_download(
@@ -470,9 +471,7 @@ async fn nginx_download(
     conditions: Conditions,
     DownloadName(name): DownloadName,
 ) -> Download {
-    PathDownload::from_root(state.media_root.as_path(), name)
-        .for_request(&conditions)
-        .await
+    media_file(&state, &conditions, name).await
 }
 
 /// `X-Sendfile: {MEDIA_ROOT}/{name}` for Apache's mod_xsendfile.
@@ -482,9 +481,7 @@ async fn apache_download(
     conditions: Conditions,
     DownloadName(name): DownloadName,
 ) -> Download {
-    PathDownload::from_root(state.media_root.as_path(), name)
-        .for_request(&conditions)
-        .await
+    media_file(&state, &conditions, name).await
 }
 
 /// `X-Sendfile: {MEDIA_ROOT}/{name}` for lighttpd.
@@ -494,9 +491,7 @@ async fn lighttpd_download(
     conditions: Conditions,
     DownloadName(name): DownloadName,
 ) -> Download {
-    PathDownload::from_root(state.media_root.as_path(), name)
-        .for_request(&conditions)
-        .await
+    media_file(&state, &conditions, name).await
 }
 
 /// A plain storage download: the global settings hand it off, because the
