@@ -3,76 +3,18 @@
 //! port, driven over TCP, the archives checked with `unzip -t`.
 
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
+
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, StatusCode};
 use tempfile::TempDir;
 
-/// How long the binary may take to start listening.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// A running demo binary, killed when dropped.
-struct Demo {
-    child: Child,
-    addr: String,
-}
-
-impl Demo {
-    /// Starts the binary on `127.0.0.1:0` with `args` and waits for its
-    /// `listening on http://ADDR` line.
-    fn start<I, S>(args: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
-            .args(["--addr", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn the demo binary");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut demo = Demo {
-            child,
-            addr: String::new(),
-        };
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let line = rx
-            .recv_timeout(START_TIMEOUT)
-            .expect("the demo printed its listening line");
-        demo.addr = line
-            .trim_end()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
-        demo
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod support;
+use support::{raw_get, Demo};
 
 /// A whole answer.
 struct Reply {
@@ -221,28 +163,10 @@ async fn missing_or_escaping_directories_are_404() {
     ] {
         // Sent raw: an HTTP client would resolve the dot segments itself
         // (and `/` is the demo's page).
-        let answer = raw_get(&demo.url(""), path);
-        assert!(answer.starts_with("HTTP/1.1 404"), "{path}: {answer}");
+        let (status, answer) = raw_get(&demo.addr, path);
+        assert_eq!(status, 404, "{path}: {answer}");
         assert!(!answer.contains("SECRET"), "{path}");
     }
-}
-
-/// `GET target` written as is on a new connection; the whole answer.
-fn raw_get(base: &str, target: &str) -> String {
-    use std::io::{Read, Write};
-    let addr = base.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the demo");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("a read timeout");
-    write!(
-        stream,
-        "GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send the request");
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    String::from_utf8_lossy(&answer).into_owned()
 }
 
 // ---------------------------------------------------------------------------

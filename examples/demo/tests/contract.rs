@@ -4,17 +4,19 @@
 //! normalize the URL), and killed when each test ends.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output, Stdio};
+
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, StatusCode};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
+
+mod support;
+use support::{raw_get, Demo, PROCESS_TIMEOUT};
 
 /// `hello-world.txt`, in the shipped media and in every test media root.
 const HELLO: &[u8] = b"Hello world!\n";
@@ -36,9 +38,6 @@ const ESPACE_ATTACHMENT: &str =
 const PDF_ATTACHMENT: &str =
     "attachment; filename=\"___.pdf\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.pdf";
 
-/// How long the binary may take to start listening or to exit.
-const PROCESS_TIMEOUT: Duration = Duration::from_secs(20);
-
 /// The headers that describe a download, compared between GET and HEAD.
 const REPRESENTATION_HEADERS: &[&str] = &[
     "content-type",
@@ -55,78 +54,6 @@ const REPRESENTATION_HEADERS: &[&str] = &[
 // ---------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------
-
-/// A running demo binary, killed when dropped.
-struct Demo {
-    child: Child,
-    /// `127.0.0.1:PORT`, from the `listening on` line.
-    addr: String,
-}
-
-impl Demo {
-    /// Starts the binary on `127.0.0.1:0` with `args` and waits for its
-    /// `listening on http://ADDR` line.
-    fn start<I, S>(args: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
-            .arg("--addr")
-            .arg("127.0.0.1:0")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn the demo binary");
-        let stdout = child.stdout.take().expect("piped stdout");
-        // Guard first, so a failed start still kills the process.
-        let mut demo = Demo {
-            child,
-            addr: String::new(),
-        };
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            // Keep draining, so the pipe never fills while the demo runs.
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-        let Ok(line) = rx.recv_timeout(PROCESS_TIMEOUT) else {
-            panic!("the demo printed no line within {PROCESS_TIMEOUT:?}");
-        };
-        let addr = line
-            .strip_suffix('\n')
-            .and_then(|l| l.strip_prefix("listening on http://"))
-            .unwrap_or_else(|| panic!("unexpected first line on stdout: {line:?}"));
-        let port: u16 = addr
-            .strip_prefix("127.0.0.1:")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no 127.0.0.1 port in {line:?}"));
-        assert_ne!(port, 0, "the demo announced port 0: {line:?}");
-        demo.addr = addr.to_owned();
-        demo
-    }
-
-    /// Starts the binary serving `root`.
-    fn serving(root: &Path) -> Self {
-        Self::start([OsStr::new("--media-root"), root.as_os_str()])
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Runs the binary with `args` and expects it to exit by itself.
 fn run_to_exit(args: &[&OsStr]) -> Output {
@@ -324,31 +251,6 @@ async fn get_sha256(client: &Client, url: &str) -> (StatusCode, Option<String>, 
         hasher.update(&chunk);
     }
     (status, length, count, hasher.finalize().to_vec())
-}
-
-/// Sends `GET target` over a fresh connection, byte for byte as given (no
-/// URL normalization), and returns the status and the whole answer.
-fn raw_get(addr: &str, target: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect to the demo");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("read timeout");
-    write!(
-        stream,
-        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send the request");
-    let mut answer = Vec::new();
-    stream
-        .read_to_end(&mut answer)
-        .expect("read the whole answer");
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let status = answer
-        .strip_prefix("HTTP/1.1 ")
-        .and_then(|rest| rest.get(..3))
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("no HTTP/1.1 status line for {target}: {answer:?}"));
-    (status, answer)
 }
 
 fn is_stream_pattern(body: &[u8]) -> bool {
