@@ -68,16 +68,54 @@ impl fmt::Debug for Healthcheck {
 /// # async fn main() {
 /// let storage = Arc::new(FileSystemStorage::new("/nonexistent/media"));
 /// let err = Healthcheck::new(storage, "healthcheck.txt", "ok\n").check_storage().await.unwrap_err();
-/// assert_eq!(err.link, "storage");
+/// assert_eq!(err.link(), "storage");
 /// assert!(err.to_string().starts_with("storage: cannot read"));
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthcheckError {
-    /// The link: `storage`, `app` or `proxy`.
-    pub link: &'static str,
-    /// What went wrong.
-    pub reason: String,
+    link: &'static str,
+    reason: String,
+}
+
+impl HealthcheckError {
+    /// The link that failed: `storage`, `app` or `proxy`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use axum_download::healthcheck::Healthcheck;
+    /// use axum_download::FileSystemStorage;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let storage = Arc::new(FileSystemStorage::new("/nonexistent/media"));
+    /// let check = Healthcheck::new(storage, "healthcheck.txt", "ok\n");
+    /// assert_eq!(check.check_storage().await.unwrap_err().link(), "storage");
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn link(&self) -> &'static str {
+        self.link
+    }
+
+    /// What went wrong at that link, without the link's name.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use axum_download::healthcheck::Healthcheck;
+    /// use axum_download::FileSystemStorage;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let storage = Arc::new(FileSystemStorage::new("/nonexistent/media"));
+    /// let check = Healthcheck::new(storage, "healthcheck.txt", "ok\n");
+    /// assert!(check.check_storage().await.unwrap_err().reason().starts_with("cannot read"));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
 }
 
 impl fmt::Display for HealthcheckError {
@@ -192,7 +230,7 @@ impl Healthcheck {
             crate::report::healthcheck_failed(&err);
             // The body names the failing link only: paths and causes are
             // for the log, not for whoever can reach the route.
-            let body = format!("{}: unavailable\n", err.link);
+            let body = format!("{}: unavailable\n", err.link());
             return (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
         }
         match StorageDownload::new(self.storage.clone(), self.name.clone()).await {
@@ -222,7 +260,7 @@ impl Healthcheck {
     /// let check = Healthcheck::new(storage, "healthcheck.txt", "ok\n");
     /// // The public URL, through nginx.
     /// if let Err(err) = check.check_url("http://localhost/healthcheck").await {
-    ///     eprintln!("download chain broken at {}: {}", err.link, err.reason);
+    ///     eprintln!("download chain broken at {}: {}", err.link(), err.reason());
     /// }
     /// # }
     /// ```

@@ -52,6 +52,33 @@ pub struct DownloadSettings {
     pub cache_control: Option<String>,
 }
 
+/// The settings as written, before [`DownloadSettings::validate`]: what
+/// deserialising reads, so that no invalid [`DownloadSettings`] is ever made.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UncheckedSettings {
+    #[serde(default)]
+    backend: Backend,
+    #[serde(default)]
+    rules: Vec<Rule>,
+    #[serde(default)]
+    cache_control: Option<String>,
+}
+
+impl TryFrom<UncheckedSettings> for DownloadSettings {
+    type Error = SettingsError;
+
+    fn try_from(unchecked: UncheckedSettings) -> Result<Self, SettingsError> {
+        let settings = Self {
+            backend: unchecked.backend,
+            rules: unchecked.rules,
+            cache_control: unchecked.cache_control,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+}
+
 /// Settings that could not be loaded or are invalid. Its message names the
 /// rule (from 1), the key and, for a file, the file and the line.
 ///
@@ -153,11 +180,12 @@ impl DownloadSettings {
     /// assert_eq!(settings.rules[0].limit_rate, Some(LimitRate::BytesPerSecond(65536)));
     /// ```
     pub fn from_toml(text: &str) -> Result<Self, SettingsError> {
-        let settings: Self = toml::from_str(text).map_err(|err| {
+        // Read unchecked, then checked: the check's message stays whole,
+        // without the location serde would give the whole document.
+        let unchecked: UncheckedSettings = toml::from_str(text).map_err(|err| {
             SettingsError::new(err.message().to_owned() + &location(text, err.span()))
         })?;
-        settings.validate()?;
-        Ok(settings)
+        Self::try_from(unchecked)
     }
 
     /// Parses and validates JSON settings.
@@ -174,10 +202,9 @@ impl DownloadSettings {
     /// assert_eq!(settings.rules[0].expires, Some(Expires::Off));
     /// ```
     pub fn from_json(text: &str) -> Result<Self, SettingsError> {
-        let settings: Self =
+        let unchecked: UncheckedSettings =
             serde_json::from_str(text).map_err(|err| SettingsError::new(err.to_string()))?;
-        settings.validate()?;
-        Ok(settings)
+        Self::try_from(unchecked)
     }
 
     /// Reads a `.toml` or `.json` file (blocking: call it at start-up).

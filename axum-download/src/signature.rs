@@ -69,39 +69,122 @@ impl fmt::Debug for UrlSigner {
     }
 }
 
-/// Why a signature was refused.
+/// Why a signature was refused: missing, malformed, expired or invalid.
+///
+/// Like every error of this crate, an opaque value: its message says what
+/// was wrong, and `is_…` methods tell the cases apart.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use axum_download::signature::{SignatureError, UrlSigner};
+/// use axum_download::signature::UrlSigner;
 ///
 /// let signer = UrlSigner::new(b"secret");
 /// let now = SystemTime::now();
 /// let signature = signer.signature("/a.txt", now - Duration::from_secs(1));
-/// assert_eq!(signer.verify("/a.txt", &signature, now), Err(SignatureError::Expired));
-/// assert_eq!(signer.verify("/a.txt", "tomorrow", now), Err(SignatureError::Malformed));
+/// let err = signer.verify("/a.txt", &signature, now).unwrap_err();
+/// assert!(err.is_expired());
+/// assert_eq!(err.to_string(), "expired signature");
+/// assert!(signer.verify("/a.txt", "tomorrow", now).unwrap_err().is_malformed());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SignatureError {
+pub struct SignatureError {
+    reason: Reason,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
     /// No `X-Signature` parameter.
     Missing,
     /// Not `EXPIRES.MAC` with a number and 64 hex digits.
     Malformed,
     /// The expiry has passed.
     Expired,
+    /// The MAC does not match this path with any key.
+    Invalid,
+}
+
+impl SignatureError {
+    const MISSING: Self = Self {
+        reason: Reason::Missing,
+    };
+    const MALFORMED: Self = Self {
+        reason: Reason::Malformed,
+    };
+    const EXPIRED: Self = Self {
+        reason: Reason::Expired,
+    };
+    const INVALID: Self = Self {
+        reason: Reason::Invalid,
+    };
+
+    /// The URL has no `X-Signature` parameter.
+    ///
+    /// ```
+    /// use axum_download::signature::UrlSigner;
+    ///
+    /// let err = UrlSigner::new(b"secret").verify_uri(&"/a.txt".parse().unwrap()).unwrap_err();
+    /// assert!(err.is_missing());
+    /// ```
+    #[must_use]
+    pub fn is_missing(&self) -> bool {
+        self.reason == Reason::Missing
+    }
+
+    /// The signature is not `EXPIRES.MAC` with a number and 64 hex digits.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use axum_download::signature::UrlSigner;
+    ///
+    /// let err = UrlSigner::new(b"secret").verify("/a.txt", "1.zz", SystemTime::now()).unwrap_err();
+    /// assert!(err.is_malformed());
+    /// ```
+    #[must_use]
+    pub fn is_malformed(&self) -> bool {
+        self.reason == Reason::Malformed
+    }
+
+    /// The signature was valid, but its expiry has passed.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use axum_download::signature::UrlSigner;
+    ///
+    /// let signer = UrlSigner::new(b"secret");
+    /// let then = SystemTime::now() - Duration::from_secs(60);
+    /// let err = signer.verify("/a.txt", &signer.signature("/a.txt", then), SystemTime::now()).unwrap_err();
+    /// assert!(err.is_expired());
+    /// ```
+    #[must_use]
+    pub fn is_expired(&self) -> bool {
+        self.reason == Reason::Expired
+    }
+
     /// The MAC does not match this path with any key: tampered, made for
     /// another path, or made with an unknown key.
-    Invalid,
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use axum_download::signature::UrlSigner;
+    ///
+    /// let signer = UrlSigner::new(b"secret");
+    /// let later = SystemTime::now() + Duration::from_secs(60);
+    /// let err = signer.verify("/b.txt", &signer.signature("/a.txt", later), SystemTime::now()).unwrap_err();
+    /// assert!(err.is_invalid());
+    /// ```
+    #[must_use]
+    pub fn is_invalid(&self) -> bool {
+        self.reason == Reason::Invalid
+    }
 }
 
 impl fmt::Display for SignatureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SignatureError::Missing => "missing signature",
-            SignatureError::Malformed => "malformed signature",
-            SignatureError::Expired => "expired signature",
-            SignatureError::Invalid => "invalid signature",
+        f.write_str(match self.reason {
+            Reason::Missing => "missing signature",
+            Reason::Malformed => "malformed signature",
+            Reason::Expired => "expired signature",
+            Reason::Invalid => "invalid signature",
         })
     }
 }
@@ -214,13 +297,13 @@ impl UrlSigner {
     ///
     /// ```
     /// use std::time::{Duration, SystemTime};
-    /// use axum_download::signature::{SignatureError, UrlSigner};
+    /// use axum_download::signature::UrlSigner;
     ///
     /// let signer = UrlSigner::new(b"secret");
     /// let now = SystemTime::now();
     /// let signature = signer.signature("/a.txt", now + Duration::from_secs(60));
     /// assert_eq!(signer.verify("/a.txt", &signature, now), Ok(()));
-    /// assert_eq!(signer.verify("/b.txt", &signature, now), Err(SignatureError::Invalid));
+    /// assert!(signer.verify("/b.txt", &signature, now).unwrap_err().is_invalid());
     /// ```
     pub fn verify(
         &self,
@@ -228,24 +311,24 @@ impl UrlSigner {
         signature: &str,
         now: SystemTime,
     ) -> Result<(), SignatureError> {
-        let (expires, hex) = signature.split_once('.').ok_or(SignatureError::Malformed)?;
+        let (expires, hex) = signature.split_once('.').ok_or(SignatureError::MALFORMED)?;
         if expires.is_empty() || !expires.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(SignatureError::Malformed);
+            return Err(SignatureError::MALFORMED);
         }
-        let expires: u64 = expires.parse().map_err(|_| SignatureError::Malformed)?;
-        let tag = decode_hex(hex).ok_or(SignatureError::Malformed)?;
+        let expires: u64 = expires.parse().map_err(|_| SignatureError::MALFORMED)?;
+        let tag = decode_hex(hex).ok_or(SignatureError::MALFORMED)?;
         let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let valid = self
             .keys
             .iter()
             .any(|key| Self::mac(key, expires, path).verify_slice(&tag).is_ok());
         if !valid {
-            return Err(SignatureError::Invalid);
+            return Err(SignatureError::INVALID);
         }
         // Checked after the MAC, so an attacker learns nothing from timing
         // about which part was wrong.
         if expires < now {
-            return Err(SignatureError::Expired);
+            return Err(SignatureError::EXPIRED);
         }
         Ok(())
     }
@@ -254,12 +337,12 @@ impl UrlSigner {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use axum_download::signature::{SignatureError, UrlSigner};
+    /// use axum_download::signature::UrlSigner;
     ///
     /// let signer = UrlSigner::new(b"secret");
     /// let url = signer.sign_path("/é.txt", Duration::from_secs(60));
     /// assert_eq!(signer.verify_uri(&url.parse().unwrap()), Ok(()));
-    /// assert_eq!(signer.verify_uri(&"/a.txt".parse().unwrap()), Err(SignatureError::Missing));
+    /// assert!(signer.verify_uri(&"/a.txt".parse().unwrap()).unwrap_err().is_missing());
     /// ```
     pub fn verify_uri(&self, uri: &http::Uri) -> Result<(), SignatureError> {
         let signature = uri
@@ -270,13 +353,13 @@ impl UrlSigner {
                     (name == SIGNATURE_PARAM).then_some(value)
                 })
             })
-            .ok_or(SignatureError::Missing)?;
+            .ok_or(SignatureError::MISSING)?;
         let signature = percent_decode_str(signature)
             .decode_utf8()
-            .map_err(|_| SignatureError::Malformed)?;
+            .map_err(|_| SignatureError::MALFORMED)?;
         let path = percent_decode_str(uri.path())
             .decode_utf8()
-            .map_err(|_| SignatureError::Invalid)?;
+            .map_err(|_| SignatureError::INVALID)?;
         self.verify(&path, &signature, SystemTime::now())
     }
 }
@@ -506,7 +589,7 @@ mod tests {
         let sig = signer().signature("/signed/a.txt", later());
         assert_eq!(
             signer().verify("/signed/b.txt", &sig, SystemTime::now()),
-            Err(SignatureError::Invalid)
+            Err(SignatureError::INVALID)
         );
     }
 
@@ -517,7 +600,7 @@ mod tests {
         let forged = format!("{}.{mac}", expires.parse::<u64>().unwrap() + 3600);
         assert_eq!(
             signer().verify("/signed/a.txt", &forged, SystemTime::now()),
-            Err(SignatureError::Invalid)
+            Err(SignatureError::INVALID)
         );
     }
 
@@ -530,7 +613,7 @@ mod tests {
         let forged = String::from_utf8(bytes).unwrap();
         assert_eq!(
             signer().verify("/signed/a.txt", &forged, SystemTime::now()),
-            Err(SignatureError::Invalid)
+            Err(SignatureError::INVALID)
         );
     }
 
@@ -540,7 +623,7 @@ mod tests {
         let sig = signer().signature("/signed/a.txt", past);
         assert_eq!(
             signer().verify("/signed/a.txt", &sig, SystemTime::now()),
-            Err(SignatureError::Expired)
+            Err(SignatureError::EXPIRED)
         );
     }
 
@@ -550,7 +633,7 @@ mod tests {
         let sig = old.signature("/a", later());
         assert_eq!(
             signer().verify("/a", &sig, SystemTime::now()),
-            Err(SignatureError::Invalid)
+            Err(SignatureError::INVALID)
         );
         let rotated = signer().verify_also(b"old secret");
         assert_eq!(rotated.verify("/a", &sig, SystemTime::now()), Ok(()));
@@ -564,7 +647,7 @@ mod tests {
         for bad in ["", "123", "abc.def", ".00", "1.zz", "1.0123", "-1.00"] {
             assert_eq!(
                 signer().verify("/a", bad, SystemTime::now()),
-                Err(SignatureError::Malformed),
+                Err(SignatureError::MALFORMED),
                 "{bad:?}"
             );
         }
@@ -583,6 +666,6 @@ mod tests {
     #[test]
     fn uri_without_signature_is_missing() {
         let uri: http::Uri = "/signed/a.txt?x=1".parse().unwrap();
-        assert_eq!(signer().verify_uri(&uri), Err(SignatureError::Missing));
+        assert_eq!(signer().verify_uri(&uri), Err(SignatureError::MISSING));
     }
 }

@@ -57,8 +57,8 @@ async fn storage_check_passes_with_expected_content() {
 async fn storage_check_names_a_missing_file() {
     let dir = tempfile::tempdir().unwrap();
     let err = check(dir.path()).check_storage().await.unwrap_err();
-    assert_eq!(err.link, "storage");
-    assert!(err.reason.contains("healthcheck.txt"), "{err}");
+    assert_eq!(err.link(), "storage");
+    assert!(err.reason().contains("healthcheck.txt"), "{err}");
 }
 
 #[tokio::test]
@@ -66,8 +66,8 @@ async fn storage_check_notices_wrong_content() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("healthcheck.txt"), "stale\n").unwrap();
     let err = check(dir.path()).check_storage().await.unwrap_err();
-    assert_eq!(err.link, "storage");
-    assert!(err.reason.contains("differ"), "{err}");
+    assert_eq!(err.link(), "storage");
+    assert!(err.reason().contains("differ"), "{err}");
 }
 
 #[tokio::test]
@@ -113,8 +113,8 @@ async fn check_url_without_proxy_reports_the_unserved_hand_off() {
     let check = check(dir.path());
     let url = serve(app(check.clone(), nginx_settings())).await;
     let err = check.check_url(&url).await.unwrap_err();
-    assert_eq!(err.link, "proxy");
-    assert!(err.reason.contains("x-accel-redirect"), "{err}");
+    assert_eq!(err.link(), "proxy");
+    assert!(err.reason().contains("x-accel-redirect"), "{err}");
 }
 
 #[tokio::test]
@@ -133,8 +133,8 @@ async fn check_url_reports_the_app_when_storage_fails() {
     let check = check(dir.path());
     let url = serve(app(check.clone(), DownloadSettings::default())).await;
     let err = check.check_url(&url).await.unwrap_err();
-    assert_eq!(err.link, "app");
-    assert!(err.reason.starts_with("storage: "), "{err}");
+    assert_eq!(err.link(), "app");
+    assert!(err.reason().starts_with("storage: "), "{err}");
 }
 
 #[tokio::test]
@@ -144,5 +144,5 @@ async fn check_url_reports_an_unreachable_proxy() {
     let url = format!("http://{}/healthcheck", listener.local_addr().unwrap());
     drop(listener);
     let err = check(dir.path()).check_url(&url).await.unwrap_err();
-    assert_eq!(err.link, "proxy");
+    assert_eq!(err.link(), "proxy");
 }

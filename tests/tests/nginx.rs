@@ -77,7 +77,7 @@ async fn healthcheck_passes_through_nginx_only() {
         .check_url(&stack.demo.url("/healthcheck"))
         .await
         .expect_err("the app alone must not pass the whole-chain check");
-    assert_eq!(direct.link, "proxy", "{direct}");
+    assert_eq!(direct.link(), "proxy", "{direct}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -258,7 +258,7 @@ mod tests {
         ];
         for (rule, key) in cases {
             assert_eq!(
-                rule.validate(Backend::Development).unwrap_err().key,
+                rule.validate(Backend::Development).unwrap_err().key(),
                 key,
                 "{rule:?}"
             );

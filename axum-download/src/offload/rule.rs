@@ -103,15 +103,28 @@ pub struct Rule {
 /// use axum_download::offload::{Backend, Rule};
 ///
 /// let err = Rule::nginx("/x-accel/").source_dir("media").validate(Backend::Nginx).unwrap_err();
-/// assert_eq!(err.key, "source_dir");
+/// assert_eq!(err.key(), "source_dir");
 /// assert_eq!(err.to_string(), "`source_dir` must be absolute, not \"media\"");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
-    /// The settings key at fault.
-    pub key: &'static str,
-    /// What is wrong and how to fix it.
-    pub message: String,
+    key: &'static str,
+    message: String,
+}
+
+impl RuleError {
+    /// The settings key at fault, e.g. `source_dir`.
+    ///
+    /// ```
+    /// use axum_download::offload::{Backend, Rule};
+    ///
+    /// let err = Rule::default().source_url("/media/").validate(Backend::Nginx).unwrap_err();
+    /// assert_eq!(err.key(), "destination_url");
+    /// ```
+    #[must_use]
+    pub fn key(&self) -> &'static str {
+        self.key
+    }
 }
 
 impl fmt::Display for RuleError {
@@ -119,6 +132,8 @@ impl fmt::Display for RuleError {
         write!(f, "`{}` {}", self.key, self.message)
     }
 }
+
+impl std::error::Error for RuleError {}
 
 pub(crate) fn rule_error(key: &'static str, message: impl Into<String>) -> RuleError {
     RuleError {
@@ -356,7 +371,7 @@ impl Rule {
     /// let rule = Rule::default().source_url("/media/");
     /// assert!(rule.validate(Backend::Development).is_ok());
     /// let err = rule.validate(Backend::Nginx).unwrap_err();
-    /// assert_eq!(err.key, "destination_url");
+    /// assert_eq!(err.key(), "destination_url");
     /// ```
     pub fn validate(&self, default: Backend) -> Result<(), RuleError> {
         if self.source_url.is_some() && self.source_dir.is_some() {
