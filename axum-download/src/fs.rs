@@ -202,7 +202,11 @@ fn open_beneath(
 }
 
 /// Reads a small file whole, when asked to and it is small enough.
-fn prefetch_small(prefetch: bool, metadata: &Metadata, file: &File) -> io::Result<Option<Bytes>> {
+pub(crate) fn prefetch_small(
+    prefetch: bool,
+    metadata: &Metadata,
+    file: &File,
+) -> io::Result<Option<Bytes>> {
     let size = metadata.len();
     if !prefetch || size > PREFETCH_MAX || size == 0 {
         return Ok(None);

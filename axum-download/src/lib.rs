@@ -85,6 +85,7 @@ mod object_download;
 #[cfg(feature = "object-store")]
 mod object_store_storage;
 pub mod offload;
+mod open_file_cache;
 mod path_download;
 mod report;
 mod respond;
@@ -142,6 +143,7 @@ pub use layer::DownloadLayer;
 pub use object_download::{DownloadObject, ObjectDownload, ObjectFile};
 #[cfg(feature = "object-store")]
 pub use object_store_storage::ObjectStoreStorage;
+pub use open_file_cache::OpenFileCache;
 pub use path_download::PathDownload;
 pub use response::{DownloadResponse, DEFAULT_CACHE_CONTROL};
 #[cfg(feature = "serve")]

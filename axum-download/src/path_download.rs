@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use crate::conditional::Conditions;
 use crate::error::DownloadError;
-use crate::file::DownloadFile;
+use crate::file::{DownloadFile, MemorySource};
 use crate::fs::{self, Confinement, LocalFile};
+use crate::open_file_cache::{Lookup, OpenFileCache};
 use crate::response::DownloadResponse;
 
 /// A download of a local file.
@@ -47,6 +48,7 @@ pub struct PathDownload {
     target: Target,
     confinement: Confinement,
     read_early: bool,
+    cache: Option<OpenFileCache>,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +84,7 @@ impl PathDownload {
             },
             confinement: Confinement::default(),
             read_early: false,
+            cache: None,
         }
     }
 
@@ -107,6 +110,7 @@ impl PathDownload {
             target: Target::Trusted(path.into()),
             confinement: Confinement::default(),
             read_early: false,
+            cache: None,
         }
     }
 
@@ -149,13 +153,49 @@ impl PathDownload {
         self
     }
 
+    /// Answers from `cache` when it remembers this file, and lets it
+    /// remember the file otherwise: see [`OpenFileCache`] for what may be
+    /// stale, and for how long.
+    ///
+    /// ```
+    /// use axum_download::{Conditions, DownloadError, DownloadName, DownloadResponse};
+    /// use axum_download::{OpenFileCache, PathDownload};
+    ///
+    /// async fn download(
+    ///     files: OpenFileCache,
+    ///     conditions: Conditions,
+    ///     name: String,
+    /// ) -> Result<DownloadResponse, DownloadError> {
+    ///     PathDownload::from_root("/srv/media", name)
+    ///         .for_request(&conditions)
+    ///         .cached(&files)
+    ///         .await
+    /// }
+    /// ```
+    pub fn cached(mut self, cache: &OpenFileCache) -> Self {
+        self.cache = cache.is_on().then(|| cache.clone());
+        self
+    }
+
     async fn resolve(self) -> Result<DownloadResponse, DownloadError> {
         let confinement = self.confinement;
-        let prefetch = self.read_early;
-        let (meta, source) = fs::spawn_blocking(move || match self.target {
+        if let Some(cache) = &self.cache {
+            if let Some(entry) = cache.get(&self.target.lookup(confinement)) {
+                let source = MemorySource(entry.bytes.clone());
+                return Ok(DownloadResponse::new(DownloadFile::new(
+                    entry.meta.clone(),
+                    source,
+                )));
+            }
+        }
+        // With a cache, small files are always read whole: to be kept.
+        let prefetch = self.read_early || self.cache.is_some();
+        let kept = self.cache.map(|cache| (cache, self.target.clone()));
+        let (meta, source, read) = fs::spawn_blocking(move || match self.target {
             Target::Confined { root, untrusted } => {
                 let resolved = fs::resolve_blocking(&root, &untrusted, confinement, prefetch)?;
-                Ok((resolved.meta(), resolved.source()))
+                let read = resolved.prefetched.clone();
+                Ok((resolved.meta(), resolved.source(), read))
             }
             Target::Trusted(path) => {
                 if !fs::is_plain_absolute(&path) {
@@ -166,12 +206,33 @@ impl PathDownload {
                 }
                 let (file, metadata) = fs::open_regular(&path)?;
                 let meta = fs::local_meta(&path, &metadata);
-                Ok((meta, LocalFile::open_file(file, metadata.len())))
+                let read = fs::prefetch_small(prefetch, &metadata, &file)?;
+                let mut source = LocalFile::open_file(file, metadata.len());
+                source.prefetched = std::sync::Mutex::new(read.clone());
+                Ok((meta, source, read))
             }
         })
         .await
         .map_err(|err| DownloadError::from_io(&err))?;
+        if let (Some((cache, target)), Some(bytes)) = (&kept, &read) {
+            cache.keep(&target.lookup(confinement), &meta, bytes);
+        }
         Ok(DownloadResponse::new(DownloadFile::new(meta, source)))
+    }
+}
+
+impl Target {
+    /// The cache key of this file.
+    fn lookup(&self, confinement: Confinement) -> Lookup<'_> {
+        let (root, name) = match self {
+            Target::Confined { root, untrusted } => (root.as_path(), untrusted.as_str()),
+            Target::Trusted(path) => (path.as_path(), ""),
+        };
+        Lookup {
+            root,
+            name,
+            follow_symlinks_outside: confinement.follow_symlinks_outside,
+        }
     }
 }
 

@@ -24,7 +24,8 @@ use axum_download::signature::{SignatureLayer, SignedStorage, UrlSigner};
 use axum_download::{
     x_accel, x_sendfile, Conditions, DownloadError, DownloadLayer, DownloadName, DownloadObject,
     DownloadResponse, DownloadSettings, FileSystemStorage, HttpDownload, ObjectDownload,
-    ObjectFile, PathDownload, SharedSettings, Storage, StorageDownload, VirtualDownload,
+    ObjectFile, OpenFileCache, PathDownload, SharedSettings, Storage, StorageDownload,
+    VirtualDownload,
 };
 use bytes::Bytes;
 use serde::Deserialize;
@@ -197,6 +198,8 @@ enum Documents {
 #[derive(Clone)]
 struct AppState {
     media_root: Arc<PathBuf>,
+    /// Small media files, remembered for a second (nginx's open_file_cache).
+    open_files: OpenFileCache,
     storage: Arc<dyn Storage>,
     optimized: Arc<dyn Storage>,
     settings: SharedSettings,
@@ -271,6 +274,7 @@ impl Prepared {
             statics,
             state: AppState {
                 media_root: Arc::new(root.clone()),
+                open_files: OpenFileCache::new(),
                 storage,
                 optimized: optimized.clone(),
                 settings,
@@ -379,7 +383,9 @@ type Download = Result<DownloadResponse, DownloadError>;
 /// `name` under the media root, read early for a plain `GET`: what
 /// `/path/`, `/inline/` and the hand-off routes serve.
 fn media_file(state: &AppState, conditions: &Conditions, name: String) -> PathDownload {
-    PathDownload::from_root(state.media_root.as_path(), name).for_request(conditions)
+    PathDownload::from_root(state.media_root.as_path(), name)
+        .for_request(conditions)
+        .cached(&state.open_files)
 }
 
 async fn path_download(
