@@ -34,6 +34,8 @@ if ! have unzip || ! have python3; then
     $sudo apt-get update
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y unzip python3
 fi
+# --all-features builds the native-tls feature: OpenSSL's headers.
+./scripts/install-openssl-dev.sh
 # shellcheck source=scripts/django-venv.sh
 . scripts/django-venv.sh
 export AXUM_DOWNLOAD_DJANGO_PYTHON

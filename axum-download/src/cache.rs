@@ -189,6 +189,8 @@ impl RemoteCacheBuilder {
     /// `redirect::Policy::none()`.
     ///
     /// ```
+    /// use axum_download::reqwest;
+    ///
     /// let client = reqwest::Client::builder()
     ///     .redirect(reqwest::redirect::Policy::none())
     ///     .build()
@@ -737,7 +739,10 @@ async fn fetch_and_store(
     stale: Option<Arc<Record>>,
 ) -> Result<Outcome, Failure> {
     let started = tokio::time::Instant::now();
-    let client = inner.client.clone().unwrap_or_else(shared_client);
+    let client = match inner.client.clone() {
+        Some(client) => client,
+        None => shared_client().map_err(|err| Failure::new(err.status(), err))?,
+    };
     let mut request = client.get(url.clone());
     if let Some(stale) = &stale {
         if let Some(etag) = &stale.etag {

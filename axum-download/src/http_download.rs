@@ -69,9 +69,14 @@ pub const DEFAULT_UPSTREAM_DEADLINE: Duration = Duration::from_secs(3600);
 /// or outlives the [`deadline`](Self::deadline) in the middle of the body
 /// aborts the client's transfer.
 ///
-/// The built-in client speaks plain HTTP. For HTTPS, enable one of
-/// reqwest's TLS features in your application and pass your own client with
-/// [`client`](Self::client).
+/// HTTPS needs the `rustls` feature (on by default) or `native-tls`:
+/// without either, an `https://` URL answers 502. The built-in client
+/// trusts the system's root certificates; a certificate that does not
+/// chain to one of them, names another host or has expired answers 502,
+/// and the TLS error is in the log. To trust another CA, or to set
+/// proxies or client certificates, build a client with
+/// [`axum_download::reqwest`](crate::reqwest) (the reqwest this crate
+/// uses) and pass it to [`client`](Self::client).
 ///
 /// ```
 /// use axum::extract::Path;
@@ -105,18 +110,26 @@ pub struct HttpDownload {
     relative: Option<String>,
 }
 
-pub(crate) fn shared_client() -> reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+/// The client of downloads that were given none, built once; a TLS backend
+/// that cannot start answers 500 rather than panicking in a handler.
+pub(crate) fn shared_client() -> Result<reqwest::Client, DownloadError> {
+    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            reqwest::Client::builder()
+            let builder = reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(10))
                 .redirect(reqwest::redirect::Policy::none())
-                .referer(false)
-                .build()
-                .unwrap_or_default()
+                .referer(false);
+            // The backend this crate's features name, even when another
+            // crate enables the other one of reqwest's.
+            #[cfg(feature = "native-tls")]
+            let builder = builder.tls_backend_native();
+            #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+            let builder = builder.tls_backend_rustls();
+            builder.build().map_err(|err| with_causes(&err))
         })
         .clone()
+        .map_err(|why| DownloadError::internal(format_args!("the built-in HTTP client: {why}")))
 }
 
 impl HttpDownload {
@@ -247,14 +260,28 @@ impl HttpDownload {
 
     /// Uses `client` (its TLS and proxy settings) instead of the built-in
     /// one. Redirects are followed by this download, not by the client:
-    /// give it `redirect::Policy::none()`.
+    /// give it `redirect::Policy::none()`. Build it with
+    /// [`axum_download::reqwest`](crate::reqwest), the version this crate
+    /// uses, so that its type always matches.
     ///
-    /// ```
-    /// use axum_download::{DownloadError, DownloadResponse, HttpDownload};
+    #[cfg_attr(any(feature = "rustls", feature = "native-tls"), doc = "```")]
+    #[cfg_attr(
+        not(any(feature = "rustls", feature = "native-tls")),
+        doc = "```ignore"
+    )]
+    /// use axum_download::{reqwest, DownloadError, DownloadResponse, HttpDownload};
+    ///
+    /// /// A client that trusts the system's roots and the company's own CA.
+    /// fn internal_client(ca_pem: &[u8]) -> reqwest::Result<reqwest::Client> {
+    ///     reqwest::Client::builder()
+    ///         .tls_certs_merge([reqwest::Certificate::from_pem(ca_pem)?])
+    ///         .redirect(reqwest::redirect::Policy::none())
+    ///         .connect_timeout(std::time::Duration::from_secs(10))
+    ///         .build()
+    /// }
     ///
     /// async fn relay(client: reqwest::Client) -> Result<DownloadResponse, DownloadError> {
-    ///     // e.g. `reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()`
-    ///     HttpDownload::new("http://files.internal/report.pdf").client(client).await
+    ///     HttpDownload::new("https://files.internal/report.pdf").client(client).await
     /// }
     /// ```
     pub fn client(mut self, client: reqwest::Client) -> Self {
@@ -345,7 +372,10 @@ impl HttpDownload {
     async fn resolve(self) -> Result<DownloadResponse, DownloadError> {
         let started = tokio::time::Instant::now();
         let mut url = self.url?;
-        let client = self.client.unwrap_or_else(shared_client);
+        let client = match self.client {
+            Some(client) => client,
+            None => shared_client()?,
+        };
         let scope = self.scope.unwrap_or_else(|| origin_of(&url));
         let mut redirects = 0;
         let (method, forwarded) = if self.metadata_first {

@@ -43,7 +43,9 @@
 //!
 //! | feature | default | what it enables |
 //! | --- | --- | --- |
-//! | `http-download` | yes | [`HttpDownload`] and [`RemoteCache`], over reqwest |
+//! | `http-download` | yes | [`HttpDownload`] and [`RemoteCache`], over [`reqwest`] (re-exported) |
+//! | `rustls` | yes | HTTPS upstreams with rustls (aws-lc-rs, no OpenSSL) and the system's roots (implies `http-download`) |
+//! | `native-tls` | no | HTTPS upstreams with the platform's TLS, OpenSSL on Linux (implies `http-download`; the built-in client prefers it over `rustls`) |
 //! | `serve` | yes | [`serve`] and [`ServerLimits`]: an HTTP/1.1 server with header, send and idle timeouts |
 //! | `test-util` | no | [`test_util`]: assertions on download responses, temporary media roots |
 //! | `static-files` | no | [`static_files`]: read a Django-format `staticfiles.json`, hashed URLs and integrity with [`static_files::StaticUrls`], serve the files with the [`StaticFiles`] layer |
@@ -145,6 +147,12 @@ pub use object_download::{DownloadObject, ObjectDownload, ObjectFile};
 pub use object_store_storage::ObjectStoreStorage;
 pub use open_file_cache::OpenFileCache;
 pub use path_download::PathDownload;
+/// The reqwest this crate uses, to build the client given to
+/// [`HttpDownload::client`] and [`RemoteCacheBuilder::client`](cache::RemoteCacheBuilder::client): its types
+/// always match, whichever reqwest the application depends on.
+#[cfg(feature = "http-download")]
+#[doc(no_inline)]
+pub use reqwest;
 pub use response::{DownloadResponse, DEFAULT_CACHE_CONTROL};
 #[cfg(feature = "serve")]
 pub use serve::{serve, ServerLimits};
