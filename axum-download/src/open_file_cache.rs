@@ -2,7 +2,7 @@
 //! for a moment, after nginx's `open_file_cache`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -10,6 +10,7 @@ use quick_cache::sync::Cache;
 use quick_cache::{Equivalent, Weighter};
 
 use crate::file::FileMeta;
+use crate::response::Representation;
 
 /// Remembers, for a short time, the metadata and the bytes of the small
 /// local files [`PathDownload`](crate::PathDownload) serves, so that a
@@ -64,10 +65,12 @@ struct Inner {
     max_file_size: u64,
 }
 
-/// What one open found: the file model and the whole content.
+/// What one open found: the file model and the whole content, and the
+/// headers describing them, computed by the first answer from the entry.
 pub(crate) struct Entry {
     pub(crate) meta: FileMeta,
     pub(crate) bytes: Bytes,
+    pub(crate) representation: Arc<OnceLock<Representation>>,
     checked: Instant,
 }
 
@@ -232,6 +235,7 @@ impl OpenFileCache {
         let entry = Entry {
             meta: meta.clone(),
             bytes: bytes.clone(),
+            representation: Arc::default(),
             checked: Instant::now(),
         };
         self.inner.entries.insert(key, Arc::new(entry));

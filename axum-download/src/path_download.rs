@@ -182,10 +182,8 @@ impl PathDownload {
         if let Some(cache) = &self.cache {
             if let Some(entry) = cache.get(&self.target.lookup(confinement)) {
                 let source = MemorySource(entry.bytes.clone());
-                return Ok(DownloadResponse::new(DownloadFile::new(
-                    entry.meta.clone(),
-                    source,
-                )));
+                let file = DownloadFile::new(entry.meta.clone(), source);
+                return Ok(DownloadResponse::new(file).sharing(entry.representation.clone()));
             }
         }
         // With a cache, small files are always read whole: to be kept.

@@ -1,7 +1,7 @@
 //! [`DownloadResponse`]: the headers computed once from the file model, and
 //! [`finish`], which answers a request's conditions and ranges.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use axum::body::Body;
@@ -48,6 +48,17 @@ pub struct DownloadResponse {
     cache_control: Option<String>,
     /// Not 200 only for answers relayed from an upstream server.
     status: StatusCode,
+    /// Representation headers computed once and shared by every answer
+    /// about the same file (the open-file cache); dropped by any builder
+    /// call that changes them.
+    shared: Option<Arc<OnceLock<Representation>>>,
+}
+
+/// The headers that describe a file, as [`DownloadResponse`] computes them.
+#[derive(Debug)]
+pub(crate) struct Representation {
+    content_type: HeaderValue,
+    headers: HeaderMap,
 }
 
 /// The `Cache-Control` of a download that states no policy: any cache may
@@ -104,7 +115,15 @@ impl DownloadResponse {
             headers: HeaderMap::new(),
             cache_control: None,
             status: StatusCode::OK,
+            shared: None,
         }
+    }
+
+    /// Takes its representation headers from `slot`, computing them into it
+    /// when it is empty: for answers about a file that does not change.
+    pub(crate) fn sharing(mut self, slot: Arc<OnceLock<Representation>>) -> Self {
+        self.shared = Some(slot);
+        self
     }
 
     #[cfg_attr(not(feature = "http-download"), allow(dead_code))]
@@ -152,6 +171,7 @@ impl DownloadResponse {
     /// assert_eq!(response.headers()["content-disposition"], "inline; filename=\"a.txt\"");
     /// ```
     pub fn inline(mut self) -> Self {
+        self.shared = None;
         self.disposition = Disposition::Inline;
         self
     }
@@ -166,6 +186,7 @@ impl DownloadResponse {
     /// assert_eq!(response.headers()["content-disposition"], "attachment; filename=\"a.txt\"");
     /// ```
     pub fn attachment(mut self) -> Self {
+        self.shared = None;
         self.disposition = Disposition::Attachment;
         self
     }
@@ -185,6 +206,7 @@ impl DownloadResponse {
     /// );
     /// ```
     pub fn filename(mut self, name: impl Into<String>) -> Self {
+        self.shared = None;
         self.file.meta.name = Some(name.into());
         self
     }
@@ -199,6 +221,7 @@ impl DownloadResponse {
     /// assert_eq!(response.headers()["content-type"], "application/json");
     /// ```
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.shared = None;
         self.content_type = Some(content_type.into());
         self
     }
@@ -232,6 +255,7 @@ impl DownloadResponse {
     /// assert_eq!(response.headers()["etag"], "W/\"v2\"");
     /// ```
     pub fn etag(mut self, etag: ETag) -> Self {
+        self.shared = None;
         self.file.meta.etag = Some(etag);
         self
     }
@@ -248,6 +272,7 @@ impl DownloadResponse {
     /// assert_eq!(response.headers()["last-modified"], "Tue, 14 Nov 2023 22:13:20 GMT");
     /// ```
     pub fn last_modified(mut self, modified: SystemTime) -> Self {
+        self.shared = None;
         self.file.meta.modified = Some(modified);
         self
     }
@@ -306,6 +331,15 @@ impl DownloadResponse {
         })
     }
 
+    fn representation(&self) -> Representation {
+        let content_type = self.computed_content_type();
+        let headers = self.representation_headers(&content_type);
+        Representation {
+            content_type,
+            headers,
+        }
+    }
+
     fn representation_headers(&self, content_type: &HeaderValue) -> HeaderMap {
         let meta = &self.file.meta;
         let mut headers = HeaderMap::with_capacity(10);
@@ -354,9 +388,20 @@ impl DownloadResponse {
 
 impl IntoResponse for DownloadResponse {
     fn into_response(self) -> Response {
-        let content_type = self.computed_content_type();
+        let (content_type, mut headers) = match &self.shared {
+            Some(slot) => {
+                let shared = slot.get_or_init(|| self.representation());
+                (shared.content_type.clone(), shared.headers.clone())
+            }
+            None => {
+                let Representation {
+                    content_type,
+                    headers,
+                } = self.representation();
+                (content_type, headers)
+            }
+        };
         let validators = stated_validators(&self.file.meta, &self.headers);
-        let mut headers = self.representation_headers(&content_type);
         // The handler's own headers win.
         let mut last: Option<HeaderName> = None;
         for (name, value) in self.headers {
@@ -375,27 +420,34 @@ impl IntoResponse for DownloadResponse {
         let default_policy = self.cache_control.is_none()
             && self.file.meta.cache_control.is_none()
             && !headers.contains_key(header::CACHE_CONTROL);
-        let policy = headers
-            .get(header::CACHE_CONTROL)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| self.cache_control.clone())
-            .or_else(|| self.file.meta.cache_control.clone())
-            .unwrap_or_else(|| DEFAULT_CACHE_CONTROL.to_owned());
-        let policy = match self.file.meta.cache_control.as_deref() {
-            Some(source) => never_weaker(&policy, source),
-            None => policy,
-        };
-        match HeaderValue::from_str(&policy) {
-            Ok(value) => {
-                headers.insert(header::CACHE_CONTROL, value);
-            }
-            Err(_) => {
-                crate::report::ignored("cache-control, using the default", &policy);
-                headers.insert(
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static(DEFAULT_CACHE_CONTROL),
-                );
+        if default_policy {
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(DEFAULT_CACHE_CONTROL),
+            );
+        } else {
+            let policy = headers
+                .get(header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .or_else(|| self.cache_control.clone())
+                .or_else(|| self.file.meta.cache_control.clone())
+                .unwrap_or_else(|| DEFAULT_CACHE_CONTROL.to_owned());
+            let policy = match self.file.meta.cache_control.as_deref() {
+                Some(source) => never_weaker(&policy, source),
+                None => policy,
+            };
+            match HeaderValue::from_str(&policy) {
+                Ok(value) => {
+                    headers.insert(header::CACHE_CONTROL, value);
+                }
+                Err(_) => {
+                    crate::report::ignored("cache-control, using the default", &policy);
+                    headers.insert(
+                        header::CACHE_CONTROL,
+                        HeaderValue::from_static(DEFAULT_CACHE_CONTROL),
+                    );
+                }
             }
         }
         let size = self.file.meta.size;

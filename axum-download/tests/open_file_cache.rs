@@ -36,8 +36,20 @@ async fn download(
     }
 }
 
+async fn inline(
+    state: State<Media>,
+    conditions: Conditions,
+    name: UrlPath<String>,
+) -> Result<DownloadResponse, DownloadError> {
+    Ok(download(state, conditions, name)
+        .await?
+        .inline()
+        .filename("renamed.txt"))
+}
+
 fn app(root: &Path, files: Option<OpenFileCache>) -> Router {
     Router::new()
+        .route("/inline/{*name}", get(inline))
         .route("/{*name}", get(download))
         .layer(DownloadLayer::new())
         .with_state(Media {
@@ -193,7 +205,30 @@ async fn names_outside_the_root_are_refused_with_the_cache_too() {
     let cached = app(&root, Some(OpenFileCache::new()));
     for uri in ["/../secret.txt", "/link.txt", "/%2e%2e/secret.txt"] {
         for _ in 0..2 {
-            assert_eq!(get_body(&cached, uri).await.0, StatusCode::NOT_FOUND, "{uri}");
+            assert_eq!(
+                get_body(&cached, uri).await.0,
+                StatusCode::NOT_FOUND,
+                "{uri}"
+            );
         }
+    }
+}
+
+#[tokio::test]
+async fn a_handler_changing_a_kept_answer_gets_its_own_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    settled(dir.path(), "a.txt", b"first");
+    let cached = app(dir.path(), Some(OpenFileCache::new()));
+    for _ in 0..2 {
+        let plain = send(&cached, Method::GET, "/a.txt", &[]).await;
+        assert_eq!(
+            plain.headers()[header::CONTENT_DISPOSITION],
+            "attachment; filename=\"a.txt\""
+        );
+        let changed = send(&cached, Method::GET, "/inline/a.txt", &[]).await;
+        assert_eq!(
+            changed.headers()[header::CONTENT_DISPOSITION],
+            "inline; filename=\"renamed.txt\""
+        );
     }
 }
