@@ -26,7 +26,7 @@ SCENARIOS = {
     "large8": ("{large}, 8 clients at once (wrk)", "MB/s", ["servedir", "actix", "nginx"]),
     "relay": ("HttpDownload relay of {large}, 1 connection (wrk)", "MB/s", ["nginx"]),
     "cond": (
-        "304 and HEAD against a full GET of 1 KiB, {connections} connections (oha)",
+        "HEAD and 304 against a full GET of 1 KiB, {connections} connections (oha)",
         "req/s",
         ["get"],
     ),
@@ -65,15 +65,8 @@ LABELS = {
     "demo-static": "demo `/static/` (`StaticFiles` layer, table and byte cache)",
     "servedir-pc": "axum + ServeDir, `precompressed_br` + `precompressed_gzip`",
 }
-COND_LABELS = {
-    "demo": "demo `GET` (200, 1 KiB)",
-    "demo-head": "demo `HEAD`",
-    "demo-304": "demo `If-None-Match` → 304",
-    "nginx": "nginx direct `GET` (reference)",
-    "nginx-head": "nginx direct `HEAD`",
-    "nginx-304": "nginx direct `If-None-Match` → 304",
-}
 REF_NAMES = {
+    "demo": "demo `/path/`",
     "servedir": "ServeDir",
     "actix": "actix-files",
     "nginx": "nginx direct",
@@ -141,40 +134,85 @@ def reference(server, ref):
     return ref
 
 
-def scenario_table(runs, name, info):
-    title, metric, refs = SCENARIOS[name]
-    table = runs[name]
+def summary(rounds):
+    """A row's figures over its rounds: medians, the largest peak RSS and
+    the sum of the errors."""
+    vals = list(rounds.values())
+    return {
+        "req/s": median(v["req/s"] for v in vals),
+        "MB/s": median(v["MB/s"] for v in vals),
+        "p99_ms": median(v["p99_ms"] for v in vals),
+        "rss_mib": max(v["rss_mib"] for v in vals),
+        "errors": sum(v["errors"] for v in vals),
+    }
+
+
+def fmt_ms(value):
+    return "—" if value is None else f"{value:,.2f} ms"
+
+
+def markdown_table(header, rows, left=1):
+    """A table whose first `left` columns are aligned left, the figures right."""
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("| " + " | ".join(["---"] * left + ["---:"] * (len(header) - left)) + " |")
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return lines + [""]
+
+
+def scenario_title(name, info):
     large = f"{info.get('large_mib', '512')} MiB"
-    title = title.format(
+    return SCENARIOS[name][0].format(
         large=large,
         connections=info.get("connections", "?"),
         static_large=f"{info.get('static_large_mib', '64')} MiB",
     )
-    lines = [f"### {title}", ""]
+
+
+def scenario_table(runs, name, info):
+    if name == "cond":
+        return cond_table(runs, info)
+    _title, metric, refs = SCENARIOS[name]
+    table = runs[name]
     header = ["server", "req/s", "MB/s", "p99 latency", "peak RSS", "errors"]
     header += [f"{metric} ÷ {REF_NAMES[r]}" for r in refs]
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("| " + " | ".join(["---"] + ["---:"] * (len(header) - 1)) + " |")
+    rows = []
     for server, rounds in table.items():
-        label = (COND_LABELS if name == "cond" else {}).get(server) or LABELS.get(server, server)
-        vals = list(rounds.values())
-        rss = max(v["rss_mib"] for v in vals)
-        p99 = median(v["p99_ms"] for v in vals)
+        figures = summary(rounds)
+        rss = figures["rss_mib"]
         cells = [
-            label,
-            fmt_num(median(v["req/s"] for v in vals)),
-            fmt_num(median(v["MB/s"] for v in vals), 1),
-            "—" if p99 is None else f"{p99:,.2f} ms",
+            LABELS.get(server, server),
+            fmt_num(figures["req/s"]),
+            fmt_num(figures["MB/s"], 1),
+            fmt_ms(figures["p99_ms"]),
             f"{rss:.1f} MiB" if rss > 0 else "—",
-            str(sum(v["errors"] for v in vals)),
+            str(figures["errors"]),
         ]
         for ref in refs:
             other = reference(server, ref)
             same = other == server or other not in table
             cells.append("—" if same else fmt_ratio(ratio(runs, name, server, [other], metric)))
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    return lines
+        rows.append(cells)
+    return [f"### {scenario_title(name, info)}", ""] + markdown_table(header, rows)
+
+
+def cond_table(runs, info):
+    """One line per server: its GET, HEAD and 304, and HEAD and 304 against
+    its own GET."""
+    table = runs["cond"]
+    servers = [s for s in table if not s.endswith(("-head", "-304"))]
+    header = ["server", "304 asked with", "GET req/s", "HEAD req/s", "304 req/s", "HEAD ÷ GET", "304 ÷ GET"]
+    header += ["p99 GET / HEAD / 304", "errors"]
+    rows = []
+    for server in servers:
+        kinds = [server, f"{server}-head", f"{server}-304"]
+        figures = [summary(table[k]) if k in table else None for k in kinds]
+        cells = [LABELS.get(server, server), f"`{info.get('condition_' + server, '?')}`"]
+        cells += [fmt_num(f["req/s"]) if f else "—" for f in figures]
+        cells += [fmt_ratio(ratio(runs, "cond", k, [server], "req/s")) for k in kinds[1:]]
+        cells.append(" / ".join(fmt_ms(f["p99_ms"]).removesuffix(" ms") if f else "—" for f in figures) + " ms")
+        cells.append(str(sum(f["errors"] for f in figures if f)))
+        rows.append(cells)
+    return [f"### {scenario_title('cond', info)}", ""] + markdown_table(header, rows, left=2)
 
 
 def targets(runs):
@@ -359,10 +397,13 @@ def main():
         ("kernel", "kernel"),
         ("rustc", "rustc"),
         ("wrk", "load generator"),
+        ("oha", "load generator (HEAD and 304)"),
         ("nginx", "nginx"),
         ("date", "run started"),
         ("commit", "axum-download at"),
     ]:
+        if key == "oha" and not info.get(key):
+            continue
         out.append(f"| {label} | {info.get(key, '?')} |")
     out.append(
         f"| load average (1, 5, 15 min) | {info.get('load_before', '?')} before,"
@@ -393,7 +434,10 @@ def main():
         " reference for the large-file ratios.",
         f"- Load: `wrk -t1 -c<N> -d{info.get('seconds')}s --latency`; the HEAD/304"
         " scenario uses `oha --worker-threads 1` for all its rows (wrk cannot measure HEAD: it waits"
-        f" for the body Content-Length announces). {info.get('rounds')} round(s);"
+        " for the body Content-Length announces), on every server: its 304 is asked"
+        " with `If-None-Match` and the server's own ETag, or, from a server that sends"
+        " no ETag, `If-Modified-Since` and its own `Last-Modified`; only the status a"
+        f" row expects (200 or 304) counts as done. {info.get('rounds')} round(s);"
         " each round runs every server of a scenario once, starting one server"
         " further along each round, after a"
         f" {info.get('warmup')} s warm-up per server (0 = none). The Rust servers are"

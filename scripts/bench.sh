@@ -86,7 +86,7 @@ for name in $SCENARIOS; do
     case $name in
         s3large | s3small) WANT_S3=1 ;;
         small | medium | large1 | large8 | static-small | static-large) WANT_PEERS=1 ;;
-        cond) WANT_OHA=1 ;;
+        cond) WANT_PEERS=1 WANT_OHA=1 ;;
     esac
 done
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
@@ -447,18 +447,29 @@ start_rust_servers
 #   nginx-demo                 nginx in front of the demo, /nginx/ hand-off
 #   nginx-demo-ka              the same with upstream keep-alive (diagnosis)
 #   demo-relay                 the demo's /http/ (HttpDownload from nginx)
-#   demo-head, nginx-head      HEAD
-#   demo-304, nginx-304        GET with If-None-Match: the server's ETag
+#   SERVER-head                HEAD, on demo, servedir, actix or nginx
+#   SERVER-304                 GET with If-None-Match: the server's ETag, or
+#                              If-Modified-Since: its Last-Modified
 #   demo-static                the demo's /static/ (StaticFiles layer)
 #   servedir-pc                ServeDir with precompressed_br and _gzip
 #   s3-direct                  moto serving the object (presigned GET)
 #   demo-s3                    the demo's /s3/ (ObjectStoreStorage relay)
 #   nginx-demo-s3              nginx in front of the demo, /s3-nginx/: nginx
 #                              fetches the object from moto itself
+# The server a HEAD or 304 row asks.
+server_of() {
+    case $1 in
+        *-head) echo "${1%-head}" ;;
+        *-304) echo "${1%-304}" ;;
+        *) echo "$1" ;;
+    esac
+}
 # The processes whose memory a row reports.
 pids_of() {
-    case $1 in
-        demo | demo-head | demo-304 | demo-relay | demo-s3 | demo-archive | demo-cached | demo-static) echo "${PID_OF[demo]}" ;;
+    local server
+    server=$(server_of "$1")
+    case $server in
+        demo | demo-relay | demo-s3 | demo-archive | demo-cached | demo-static) echo "${PID_OF[demo]}" ;;
         s3-direct)
             echo "${PID_OF[s3]}"
             pgrep -P "${PID_OF[s3]}" || true
@@ -467,8 +478,8 @@ pids_of() {
             echo "${PID_OF[demo]}"
             pgrep -P "${PID_OF[proxy]}" || true
             ;;
-        servedir | servedir-pc | actix) echo "${PID_OF[$1]}" ;;
-        nginx | nginx-head | nginx-304 | nginx-zip) pgrep -P "${PID_OF[nginx]}" || true ;;
+        servedir | servedir-pc | actix) echo "${PID_OF[$server]}" ;;
+        nginx | nginx-zip) pgrep -P "${PID_OF[nginx]}" || true ;;
         nginx-nn) pgrep -P "${PID_OF[nginxnn]}" || true ;;
         nginx-demo)
             echo "${PID_OF[demo]}"
@@ -483,8 +494,8 @@ pids_of() {
 }
 # The base URL of a row.
 base_of() {
-    case $1 in
-        demo | demo-head | demo-304) echo "http://127.0.0.1:$P_DEMO/path" ;;
+    case $(server_of "$1") in
+        demo) echo "http://127.0.0.1:$P_DEMO/path" ;;
         demo-relay) echo "http://127.0.0.1:$P_DEMO/http" ;;
         demo-archive) echo "http://127.0.0.1:$P_DEMO/archive" ;;
         demo-cached) echo "http://127.0.0.1:$P_DEMO/cached" ;;
@@ -492,7 +503,7 @@ base_of() {
         servedir-pc) echo "http://127.0.0.1:$P_SERVEDIR_PC" ;;
         servedir) echo "http://127.0.0.1:$P_SERVEDIR" ;;
         actix) echo "http://127.0.0.1:$P_ACTIX" ;;
-        nginx | nginx-head | nginx-304 | nginx-zip) echo "http://127.0.0.1:$P_NGINX" ;;
+        nginx | nginx-zip) echo "http://127.0.0.1:$P_NGINX" ;;
         nginx-nn) echo "http://127.0.0.1:$P_NGINX_NN" ;;
         nginx-demo) echo "http://127.0.0.1:$P_PROXY/nginx" ;;
         nginx-demo-ka) echo "http://127.0.0.1:$P_PROXY_KA/nginx" ;;
@@ -586,15 +597,25 @@ grep -qi '^x-accel-redirect: /x-accel/small.bin' <<<"$handoff" \
     || die "the demo's /nginx/ route did not answer with X-Accel-Redirect"
 [ ! -s "$RUN/check.body" ] || die "the demo's /nginx/ answer has a body"
 rm -f "$RUN/check.body"
-# 304 and HEAD, on the demo and on nginx (the reference).
-declare -A ETAG_OF
-for server in demo nginx; do
+# 304 and HEAD on every server: the condition of a server's 304 row is
+# If-None-Match with its own ETag, or, when it sends none,
+# If-Modified-Since with its own Last-Modified.
+declare -A CONDITION_OF
+COND_SERVERS=(demo "${PEERS[@]}" nginx)
+for server in "${COND_SERVERS[@]}"; do
     url="$(base_of "$server")/$SMALL"
-    etag=$(curl -sS -D - -o /dev/null "$url" | tr -d '\r' | awk 'tolower($1) == "etag:" { print $2 }')
-    [ -n "$etag" ] || die "$server sent no ETag"
-    ETAG_OF[$server]=$etag
-    status=$(curl -sS -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$url")
-    [ "$status" = 304 ] || die "$server: If-None-Match: $etag answered $status, not 304"
+    answer=$(curl -sS -D - -o /dev/null "$url" | tr -d '\r')
+    etag=$(awk 'tolower($1) == "etag:" { print $2 }' <<<"$answer")
+    modified=$(sed -n 's/^[Ll]ast-[Mm]odified: *//p' <<<"$answer")
+    if [ -n "$etag" ]; then
+        CONDITION_OF[$server]="If-None-Match: $etag"
+    elif [ -n "$modified" ]; then
+        CONDITION_OF[$server]="If-Modified-Since: $modified"
+    else
+        die "$server sent neither ETag nor Last-Modified"
+    fi
+    status=$(curl -sS -o /dev/null -w '%{http_code}' -H "${CONDITION_OF[$server]}" "$url")
+    [ "$status" = 304 ] || die "$server: ${CONDITION_OF[$server]} answered $status, not 304"
     head_answer=$(curl -sS -I "$url" | tr -d '\r')
     grep -q '^HTTP/1.1 200' <<<"$head_answer" || die "$server: HEAD did not answer 200"
     grep -qi '^content-length: 1024$' <<<"$head_answer" || die "$server: HEAD did not state the length"
@@ -617,22 +638,28 @@ s = json.load(sys.stdin)
 summary = s["summary"]
 seconds = summary.get("total") or float(sys.argv[1])
 codes = s.get("statusCodeDistribution", {})
-ok = sum(n for code, n in codes.items() if code in ("200", "304"))
+# Only the status the row expects counts (a 304 row answered 200 is an error).
+ok = sum(n for code, n in codes.items() if code == sys.argv[2])
 # Requests cut off by the deadline are not errors.
 errors = sum(n for msg, n in s.get("errorDistribution", {}).items() if "deadline" not in msg)
-errors += sum(n for code, n in codes.items() if code not in ("200", "304"))
+errors += sum(n for code, n in codes.items() if code != sys.argv[2])
 p99 = (s.get("latencyPercentiles") or {}).get("p99")
 print("BENCH %d %d %d %d %d" % (ok, summary.get("totalData") or 0, seconds * 1e6,
                               -1 if p99 is None else p99 * 1e6, errors))
 EOF
 
-# The tool and the request of a row.
+# The tool and the request of a row: oha's arguments, one a line.
 uses_oha() { [ "$1" = cond ]; }
 oha_args() {
     case $1 in
-        *-head) echo "-m HEAD" ;;
-        *-304) echo "-H If-None-Match:${ETAG_OF[${1%-304}]}" ;;
-        *) echo "" ;;
+        *-head) printf '%s\n' -m HEAD ;;
+        *-304) printf '%s\n' -H "${CONDITION_OF[${1%-304}]}" ;;
+    esac
+}
+expected_status() {
+    case $1 in
+        *-304) echo 304 ;;
+        *) echo 200 ;;
     esac
 }
 
@@ -660,14 +687,15 @@ rss_field() {
 measure() {
     local scenario=$1 row=$2 round=$3 conns=$4 file=$5 secs=$6
     local url pids out hwm=1 peak=0 now line requests bytes duration p99 errors
+    local oha_extra=()
     url=$(url_of "$row" "$file")
     mapfile -t pids < <(pids_of "$row")
     out="$RUN/logs/load-$scenario-$row-$round.txt"
     rss_reset "${pids[@]}" || hwm=0
     if uses_oha "$scenario"; then
-        # shellcheck disable=SC2046 # oha_args is split on purpose
+        mapfile -t oha_extra < <(oha_args "$row")
         timeout --kill-after=5 $((secs + 60)) "$OHA" --no-tui --output-format json --worker-threads 1 \
-            -c "$conns" -z "${secs}s" $(oha_args "$row") "$url" >"$out.json" 2>"$out" &
+            -c "$conns" -z "${secs}s" "${oha_extra[@]}" "$url" >"$out.json" 2>"$out" &
     else
         timeout --kill-after=5 $((secs + 60)) wrk -t1 -c"$conns" -d"${secs}s" --timeout 60s \
             --latency -s "$RUN/get.lua" "$url" >"$out" 2>&1 &
@@ -689,7 +717,8 @@ measure() {
     [ "$hwm" = 1 ] && peak=$(rss_field VmHWM "${pids[@]}")
     [ "$round" = warmup ] && return 0
     if uses_oha "$scenario"; then
-        python3 "$RUN/oha.py" "$secs" <"$out.json" >>"$out" || die "unreadable oha output ($out.json)"
+        python3 "$RUN/oha.py" "$secs" "$(expected_status "$row")" <"$out.json" >>"$out" \
+            || die "unreadable oha output ($out.json)"
     fi
     line=$(grep '^BENCH ' "$out" || true)
     [ -n "$line" ] || die "no result from the load generator on $url (see $out)"
@@ -751,7 +780,9 @@ for name in $SCENARIOS; do
         large8) scenario large8 8 "$LARGE" demo servedir actix nginx ;;
         relay) scenario relay 1 "$LARGE" demo-relay nginx nginx-nn ;;
         cond)
-            scenario cond "$CONNS" "$SMALL" demo demo-head demo-304 nginx nginx-head nginx-304
+            rows=()
+            for server in "${COND_SERVERS[@]}"; do rows+=("$server" "$server-head" "$server-304"); done
+            scenario cond "$CONNS" "$SMALL" "${rows[@]}"
             ;;
         static-small)
             scenario static-small "$CONNS" "$STATIC_SMALL" demo-static servedir-pc actix nginx
@@ -783,6 +814,13 @@ fi
 
 # ---------------------------------------------------------------- report
 mem_kib=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
+# Which header each server's 304 row sent.
+CONDITIONS=()
+for server in "${!CONDITION_OF[@]}"; do
+    CONDITIONS+=("condition_$server=${CONDITION_OF[$server]%%:*}")
+done
+OHA_VERSION=""
+if [ "$WANT_OHA" = 1 ]; then OHA_VERSION=$("$OHA" --version 2>/dev/null | head -n1); fi
 python3 "$ROOT/bench/report.py" \
     --results "$RESULTS" \
     --out "$OUT" \
@@ -805,7 +843,8 @@ python3 "$ROOT/bench/report.py" \
     --set "large_mib=$LARGE_MIB" \
     --set "static_large_mib=$STATIC_LARGE_MIB" \
     --set "quick=$QUICK" \
-    "${ZIP_SECONDS[@]/#/--set=}" "${ARCHIVE_SECONDS[@]/#/--set=}"
+    --set "oha=$OHA_VERSION" \
+    "${CONDITIONS[@]/#/--set=}" "${ZIP_SECONDS[@]/#/--set=}" "${ARCHIVE_SECONDS[@]/#/--set=}"
 log "wrote $OUT"
 
 # The collect scenario: our collectstatic against Django's and WhiteNoise's
