@@ -9,6 +9,11 @@ Figures per server are medians over the rounds (peak RSS: the largest of
 the rounds). Ratios are medians of per-round ratios: both servers of a
 ratio ran in the same round, minutes apart at most, so drift of the
 machine cancels out better than in a ratio of medians.
+
+The sweeps' points are scenarios named `sweep-conns:<connections>` and
+`sweep-size:<bytes>`; with matplotlib importable (bench.sh runs this with
+the python of target/bench-venv), their curves are drawn as SVG files into
+--plots and linked from the report.
 """
 
 import argparse
@@ -17,6 +22,14 @@ import json
 import os
 import statistics
 import sys
+
+# name: (title, the point's name, what a point is measured in)
+SWEEPS = {
+    "sweep-conns": ("How it scales with connections: 1 KiB GET (wrk)", "connections", "req/s"),
+    "sweep-size": ("How it scales with file size: GET, 1 connection (wrk)", "file size", "MB/s"),
+}
+# The servers of the sweeps, in the order and colours of the plots.
+SWEEP_SERVERS = {"demo": "tab:red", "servedir": "tab:blue", "actix": "tab:green", "nginx": "tab:gray"}
 
 # name: (title, the metric ratios compare, reference columns)
 SCENARIOS = {
@@ -215,6 +228,131 @@ def cond_table(runs, info):
     return [f"### {scenario_title('cond', info)}", ""] + markdown_table(header, rows, left=2)
 
 
+def sweep_points(runs, sweep):
+    """The measured points of a sweep, ascending: (value, scenario name)."""
+    prefix = sweep + ":"
+    return sorted((int(name[len(prefix):]), name) for name in runs if name.startswith(prefix))
+
+
+def fmt_point(sweep, value):
+    if sweep == "sweep-conns":
+        return f"{value:,}"
+    for unit, size in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]:
+        if value >= size and value % size == 0:
+            return f"{value // size:,} {unit}"
+    return f"{value:,} B"
+
+
+def sweep_figures(runs, sweep):
+    """{server: [(point, summary), ...]} for the servers of a sweep."""
+    curves = {}
+    for value, name in sweep_points(runs, sweep):
+        for server, rounds in runs[name].items():
+            curves.setdefault(server, []).append((value, summary(rounds)))
+    order = list(SWEEP_SERVERS)
+    return dict(sorted(curves.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+
+
+def sweep_table(runs, sweep, info, plot_links):
+    """A sweep's section: a line per point, a column per server (the
+    point's figure and p99), the demo against the faster peer, and its
+    plots."""
+    title, point_name, metric = SWEEPS[sweep]
+    curves = sweep_figures(runs, sweep)
+    servers = list(curves)
+    peers = [s for s in ("servedir", "actix") if s in servers]
+    header = [point_name] + [REF_NAMES.get(s, s) for s in servers]
+    if "demo" in servers and peers:
+        header.append(f"demo ÷ faster of {' and '.join(REF_NAMES[p] for p in peers)}")
+    digits = 0 if metric == "req/s" else 1
+    rows = []
+    for value, name in sweep_points(runs, sweep):
+        cells = [fmt_point(sweep, value)]
+        for server in servers:
+            figures = dict(curves[server]).get(value)
+            if figures is None:
+                cells.append("—")
+                continue
+            errors = f" ({figures['errors']} errors)" if figures["errors"] else ""
+            cells.append(f"{fmt_num(figures[metric], digits)} · {fmt_ms(figures['p99_ms'])}{errors}")
+        if len(header) > len(servers) + 1:
+            cells.append(fmt_ratio(ratio(runs, name, "demo", peers, metric)))
+        rows.append(cells)
+    lines = [f"### {title}", "", f"Each cell: {metric} · p99 latency."]
+    curl_points = [p for p in info.get("curl_points", "").split() if p.startswith(sweep + ":")]
+    if curl_points:
+        points = ", ".join(
+            f"{REF_NAMES.get(row, row)} at {fmt_point(sweep, int(name.split(':')[1]))}"
+            for name, row in (p.split("/", 1) for p in curl_points)
+        )
+        lines.append(
+            f"Measured with curl ({info.get('curl_downloads', '3')} downloads in a row; p99 = the"
+            f" slowest) because wrk finished fewer than 2 requests in its time: {points}."
+        )
+    lines.append("")
+    lines += markdown_table(header, rows, left=0)
+    for alt, link in plot_links.get(sweep, []):
+        lines.append(f"![{alt}]({link})")
+    if plot_links.get(sweep):
+        lines.append("")
+    return lines
+
+
+def plot_sweeps(runs, plots_dir, out_dir):
+    """Draws each measured sweep as two SVG files (its figure and p99 against
+    the points, one line per server) and returns {sweep: [(alt, link)]},
+    the links relative to the report; {} when matplotlib is missing."""
+    sweeps = [s for s in SWEEPS if sweep_points(runs, s)]
+    if not sweeps:
+        return {}
+    try:
+        import matplotlib
+    except ImportError:
+        print("report.py: no matplotlib, so no plots", file=sys.stderr)
+        return {}
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    # Text as text and no date: small files that only change with the figures.
+    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "axum-download-bench"})
+    os.makedirs(plots_dir, exist_ok=True)
+    links = {}
+    for sweep in sweeps:
+        _title, point_name, metric = SWEEPS[sweep]
+        curves = sweep_figures(runs, sweep)
+        points = [value for value, _ in sweep_points(runs, sweep)]
+        for key, ylabel, slug in [(metric, metric, metric.replace("/", "-per-").lower()), ("p99_ms", "p99 latency (ms)", "p99")]:
+            fig, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
+            for server, figures in curves.items():
+                xs = [v for v, f in figures if f[key] is not None]
+                ys = [f[key] for v, f in figures if f[key] is not None]
+                ax.plot(xs, ys, marker="o", label=REF_NAMES.get(server, server).replace("`", ""),
+                        color=SWEEP_SERVERS.get(server))
+            ax.set_xscale("log")
+            if sweep == "sweep-size" or key == "p99_ms":
+                ax.set_yscale("log")
+            else:
+                ax.set_ylim(bottom=0)
+                ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+            # Ticks at the measured points only, labelled as in the tables.
+            ax.set_xticks(points, [fmt_point(sweep, v) for v in points])
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+            ax.set_xlabel(point_name + " (log)")
+            ax.set_ylabel(ylabel + (" (log)" if ax.get_yscale() == "log" else ""))
+            ax.set_title(f"{ylabel} against {point_name}")
+            ax.grid(True, which="major", alpha=0.3)
+            ax.legend()
+            name = f"{sweep}-{slug}.svg"
+            path = os.path.join(plots_dir, name)
+            fig.savefig(path, metadata={"Date": None})
+            plt.close(fig)
+            links.setdefault(sweep, []).append(
+                (f"{ylabel} against {point_name}", os.path.relpath(path, out_dir))
+            )
+    return links
+
+
 def targets(runs):
     """(target, measured, goal, met) rows."""
     rows = []
@@ -375,6 +513,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--results", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--plots", default="", help="directory for the sweeps' SVG plots")
     parser.add_argument("--micro", default="")
     parser.add_argument("--set", action="append", default=[])
     args = parser.parse_args()
@@ -460,6 +599,17 @@ def main():
         " the store direct, the peak RSS is moto's (it holds the objects).",
         "- Ratios (`÷`): the median over rounds of the per-round ratio, so both"
         " sides of a ratio were measured minutes apart at most.",
+        "- Sweeps (\"How cost grows\"): each point is a scenario of its own (servers"
+        f" restarted), {info.get('sweep_seconds', '?')} s per server and point"
+        f" ({info.get('sweep_large_seconds', '?')} s for files above 256 MiB),"
+        f" {info.get('sweep_rounds', '?')} round(s), {info.get('sweep_warmup', '?')} s of"
+        " warm-up: short runs, so single points are noisier than the tables above; read"
+        " the shape of the curves. Over connections: 1 KiB GET with `wrk -t1 -c<N>`"
+        " (nginx with `worker_connections 4096` and a listen backlog of 4,096). Over"
+        " file size: one connection, so each point is one stream and p99 the time of one"
+        " download; a point where wrk finishes fewer than 2 requests in its time is"
+        f" measured again with curl instead ({info.get('curl_downloads', '3')} downloads in"
+        " a row, MB/s over all of them, p99 = the slowest).",
         "- wrk runs on the same 2 cores as the servers: the figures are for"
         " comparison within the run, not absolute capacity. Other work on the"
         " machine (see the load average) adds noise; compare ratios, not runs.",
@@ -492,6 +642,18 @@ def main():
         out += ["### Archive and cache: one-off costs (curl, seconds)", "", "| what | seconds |", "| --- | ---: |"]
         out += [f"| {label} | {info[key]} |" for key, label in prepared]
         out.append("")
+    plot_links = plot_sweeps(runs, args.plots, os.path.dirname(os.path.abspath(args.out))) if args.plots else {}
+    sweeps = [sweep for sweep in SWEEPS if sweep_points(runs, sweep)]
+    if sweeps:
+        out += [
+            "## How cost grows",
+            "",
+            "The demo, ServeDir, actix-files and nginx direct over growing connections"
+            " and file sizes, to show where each one bends; p99 latency beside each figure.",
+            "",
+        ]
+        for sweep in sweeps:
+            out += sweep_table(runs, sweep, info, plot_links)
     if args.micro and os.path.isdir(args.micro):
         rows = micro_rows(args.micro)
         if rows:
