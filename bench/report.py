@@ -372,29 +372,32 @@ def targets(runs):
             ok = "yes" if 0 < peak <= RSS_LIMIT_MIB else "**no**"
             rows.append((text, f"{peak:.1f} MiB", f"≤ {RSS_LIMIT_MIB} MiB", ok))
 
+    # The downloads' own targets first, then the static files', the
+    # hand-off's, the relay's and the object store's.
     add(
-        "1 KiB GET req/s: demo ÷ faster of actix-files and ServeDir",
-        ratio(runs, "small", "demo", ["actix", "servedir"], "req/s"),
-        "≥ 1.0×",
-        lambda v: v >= 1.0,
+        "1 KiB GET req/s: demo ÷ actix-files",
+        ratio(runs, "small", "demo", ["actix"], "req/s"),
+        "≥ 1.2×",
+        lambda v: v >= 1.2,
     )
     add(
-        "static 1 KiB req/s: demo `/static/` ÷ faster of ServeDir (precompressed) and actix-files",
-        ratio(runs, "static-small", "demo-static", ["servedir-pc", "actix"], "req/s"),
-        "≥ 1.0×",
-        lambda v: v >= 1.0,
-    )
-    add(
-        "static 1 KiB req/s: demo `/static/` ÷ nginx direct",
-        ratio(runs, "static-small", "demo-static", ["nginx"], "req/s"),
+        "1 KiB GET req/s: demo ÷ nginx direct",
+        ratio(runs, "small", "demo", ["nginx"], "req/s"),
         "≥ 0.8×",
         lambda v: v >= 0.8,
     )
+    for kind in ("HEAD", "304"):
+        add(
+            f"{kind} req/s ÷ the demo's own 1 KiB GET req/s",
+            ratio(runs, "cond", f"demo-{kind.lower()}", ["demo"], "req/s"),
+            "≥ 1.5×",
+            lambda v: v >= 1.5,
+        )
     add(
-        "static large MB/s: demo `/static/` ÷ faster of ServeDir (precompressed) and actix-files",
-        ratio(runs, "static-large", "demo-static", ["servedir-pc", "actix"], "MB/s"),
-        "≥ 1.0×",
-        lambda v: v >= 1.0,
+        "1 MiB GET MB/s: demo ÷ actix-files",
+        ratio(runs, "medium", "demo", ["actix"], "MB/s"),
+        "≥ 1.1×",
+        lambda v: v >= 1.1,
     )
     add(
         "512 MiB single stream MB/s: demo ÷ faster of actix-files and ServeDir",
@@ -414,7 +417,25 @@ def targets(runs):
             )
         )
     else:
-        rows.append(("peak RSS of the demo, 8 clients × 512 MiB", "not measured", "", "—"))
+        rows.append(("peak RSS of the demo, 8 clients × 512 MiB", "not measured", f"≤ {RSS_LIMIT_MIB} MiB", "—"))
+    add(
+        "static 1 KiB req/s: demo `/static/` ÷ faster of ServeDir (precompressed) and actix-files",
+        ratio(runs, "static-small", "demo-static", ["servedir-pc", "actix"], "req/s"),
+        "≥ 1.0×",
+        lambda v: v >= 1.0,
+    )
+    add(
+        "static 1 KiB req/s: demo `/static/` ÷ nginx direct",
+        ratio(runs, "static-small", "demo-static", ["nginx"], "req/s"),
+        "≥ 0.8×",
+        lambda v: v >= 0.8,
+    )
+    add(
+        "static large MB/s: demo `/static/` ÷ faster of ServeDir (precompressed) and actix-files",
+        ratio(runs, "static-large", "demo-static", ["servedir-pc", "actix"], "MB/s"),
+        "≥ 1.0×",
+        lambda v: v >= 1.0,
+    )
     add(
         "hand-off, 512 MiB MB/s: nginx → demo ÷ nginx direct",
         ratio(runs, "large1", "nginx-demo", ["nginx"], "MB/s"),
@@ -467,24 +488,6 @@ def targets(runs):
             lambda v: v >= 0.9,
         )
     peak_rss("s3large", "demo-s3", "object store relay of 512 MiB: peak RSS of the demo")
-    add(
-        "304 req/s ÷ full GET of 1 KiB req/s (demo)",
-        ratio(runs, "cond", "demo-304", ["demo"], "req/s"),
-        "≥ 1.5×",
-        lambda v: v >= 1.5,
-    )
-    add(
-        "HEAD req/s ÷ full GET of 1 KiB req/s (demo)",
-        ratio(runs, "cond", "demo-head", ["demo"], "req/s"),
-        "≥ 1.5×",
-        lambda v: v >= 1.5,
-    )
-    for kind in ("304", "HEAD"):
-        value = ratio(runs, "cond", f"nginx-{kind.lower()}", ["nginx"], "req/s")
-        if value is not None:
-            rows.append(
-                (f"(reference) nginx direct: {kind} req/s ÷ its GET", fmt_ratio(value), "", "")
-            )
     return rows
 
 
