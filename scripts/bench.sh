@@ -10,12 +10,44 @@
 # root this script collects at run time without rebuilding the peer inside
 # every run.
 #
-# Usage: ./scripts/bench.sh            full run (about 13 minutes on 2 cores)
-#        BENCH_QUICK=1 ./scripts/bench.sh   smoke run (about 2 minutes)
+# Usage: ./scripts/bench.sh            full run (about 18 minutes on 2 cores)
+#        BENCH_QUICK=1 ./scripts/bench.sh   smoke run (about 3 minutes)
 #
 # Load: wrk (one thread), except the HEAD/304 scenario, which uses oha for
 # all its rows: wrk cannot measure HEAD (it waits for the body that
 # Content-Length announces).
+#
+# Scenarios (rows: demo /path/, ServeDir, actix-files, nginx direct, and
+# others where named; rough duration of a full run in brackets):
+#   small          1 KiB GET, BENCH_CONNECTIONS connections, with nginx -> demo [1.5 min]
+#   medium         1 MiB GET, 4 connections [1.5 min]
+#   large1         the large file, 1 connection, with nginx -> demo [1.5 min]
+#   large8         the large file, 8 connections [1 min]
+#   relay          /http/ (HttpDownload from nginx) of the large file [1 min]
+#   cond           GET, HEAD and a conditional GET answered 304, 1 KiB, on
+#                  every server (If-None-Match with the server's own ETag;
+#                  If-Modified-Since with its Last-Modified when it sends no
+#                  ETag), all with oha [3 min]
+#   sweep-conns    1 KiB GET at 1, 32, 256 and 1,024 connections: req/s and
+#                  p99 per point, plotted [1 min]
+#   sweep-size     GET of 1 KiB, 16 KiB, 256 KiB, 4 MiB, 64 MiB and 1 GiB,
+#                  1 connection: MB/s and p99 per point, plotted; a point
+#                  where wrk completes fewer than 2 requests is measured
+#                  again with curl (3 downloads in a row, p99 = the slowest)
+#                  [2 min, with making the 1 GiB file]
+#   static-small, static-large  the StaticFiles layer against ServeDir
+#                  (precompressed), actix-files and nginx [2 min]
+#   collect        our collectstatic against Django's and WhiteNoise's [1 min]
+#   s3large, s3small  an object store (moto, installed from PyPI by
+#                  scripts/install-moto.sh; moto is slow and bounds every
+#                  figure of those two) [2 min]
+#   zip-small      /archive/ of 1,000 files of 1 KiB against nginx serving
+#                  the same files zipped with `zip -0`; zip-large: the same
+#                  with 4 files of 256 MiB [1.5 min]
+#   cached         /cached/ of the large file against /http/ and the
+#                  upstream (nginx) directly [1 min]
+# The sweeps' plots (SVG, matplotlib from target/bench-venv, made by
+# scripts/bench-venv.sh) are written next to the report and linked from it.
 #
 # Environment (defaults in brackets; quick mode in parentheses):
 #   BENCH_SECONDS      seconds per measured run [5] (2)
@@ -25,16 +57,16 @@
 #   BENCH_CONNECTIONS  wrk connections for the small-file scenarios [32]
 #   BENCH_LARGE_MIB    size of the large file in MiB [512]
 #   BENCH_SCENARIOS    which scenarios, space-separated
-#                      [small medium large1 large8 relay cond static-small static-large
-#                      collect s3large s3small zip-small zip-large cached]
-#                      (s3large, s3small: an object store, moto, installed
-#                      from PyPI by scripts/install-moto.sh; moto is slow and
-#                      bounds every figure of those two)
-#                      zip-small: /archive/ of 1,000 files of 1 KiB against
-#                      nginx serving the same files zipped with `zip -0`;
-#                      zip-large: the same with 4 files of 256 MiB;
-#                      cached: /cached/ of the large file against /http/ and
-#                      the upstream (nginx) directly
+#                      [small medium large1 large8 relay cond sweep-conns sweep-size
+#                      static-small static-large collect s3large s3small zip-small
+#                      zip-large cached]
+#   BENCH_SWEEP_SECONDS  seconds per point of the sweeps [3] (1)
+#   BENCH_SWEEP_LARGE_SECONDS  seconds per point of sweep-size above
+#                      256 MiB [10] (3)
+#   BENCH_SWEEP_ROUNDS rounds of the sweeps [1]
+#   BENCH_SWEEP_WARMUP seconds of warm-up per server and point of the sweeps [0]
+#   BENCH_SWEEP_MAX_MIB  the largest size of sweep-size in MiB; larger
+#                      points are left out [1024]
 #   BENCH_STATIC_LARGE_MIB  size of the large file of the static-large
 #                      scenario in MiB [64]
 #   BENCH_COLLECT_FILES  files of the generated tree collected by our
@@ -42,8 +74,12 @@
 #   BENCH_COLLECT_ROUNDS rounds of the collect scenario [1]
 #   BENCH_MICRO        1: also run the criterion micro-benchmarks, shortened [1] (0)
 #   BENCH_OUT          the report [BENCHMARKS.md at the repository root]
+#   BENCH_PLOTS        the directory of the plots [bench/plots for the default
+#                      report, else the report's path without .md + "-plots"]
 #   BENCH_TARGET_DIR   cargo target directory of the bench/ workspace
 #                      [the root workspace's target directory + /bench]
+#   BENCH_BUILD        0: do not build; use the binaries already in the
+#                      target directories [1]
 #   BENCH_KEEP         1: keep the run directory (logs, raw results)
 #   BENCH_LOAD         concurrent 10 MiB downloads of the load test run in
 #                      release after the scenarios, figures appended to the
@@ -51,7 +87,8 @@
 #
 # Installs wrk, nginx and curl with apt-get when missing (as root, or with
 # sudo), Django and WhiteNoise in target/django-venv (scripts/django-venv.sh)
-# for the collect scenario, and oha with `cargo install oha --locked` (a build of several
+# for the collect scenario, matplotlib in target/bench-venv
+# (scripts/bench-venv.sh) for the sweeps' plots, and oha with `cargo install oha --locked` (a build of several
 # minutes, once).
 # Every server it starts is stopped on exit; every load run is bounded in
 # time.
@@ -67,6 +104,8 @@ if [ "$QUICK" = 1 ]; then
     MICRO=${BENCH_MICRO:-0}
     LOAD_N=${BENCH_LOAD:-0}
     COLLECT_FILES=${BENCH_COLLECT_FILES:-2000}
+    SWEEP_SECS=${BENCH_SWEEP_SECONDS:-1}
+    SWEEP_LARGE_SECS=${BENCH_SWEEP_LARGE_SECONDS:-3}
 else
     SECS=${BENCH_SECONDS:-5}
     ROUNDS=${BENCH_ROUNDS:-3}
@@ -74,22 +113,40 @@ else
     MICRO=${BENCH_MICRO:-1}
     LOAD_N=${BENCH_LOAD:-3000}
     COLLECT_FILES=${BENCH_COLLECT_FILES:-10000}
+    SWEEP_SECS=${BENCH_SWEEP_SECONDS:-3}
+    SWEEP_LARGE_SECS=${BENCH_SWEEP_LARGE_SECONDS:-10}
 fi
+SWEEP_ROUNDS=${BENCH_SWEEP_ROUNDS:-1}
+SWEEP_WARMUP=${BENCH_SWEEP_WARMUP:-0}
+SWEEP_MAX_MIB=${BENCH_SWEEP_MAX_MIB:-1024}
+BUILD=${BENCH_BUILD:-1}
 COLLECT_ROUNDS=${BENCH_COLLECT_ROUNDS:-1}
 CONNS=${BENCH_CONNECTIONS:-32}
 LARGE_MIB=${BENCH_LARGE_MIB:-512}
 STATIC_LARGE_MIB=${BENCH_STATIC_LARGE_MIB:-64}
-SCENARIOS=${BENCH_SCENARIOS:-small medium large1 large8 relay cond static-small static-large collect s3large s3small zip-small zip-large cached}
-# What the chosen scenarios need: the object store, the Rust peers, oha.
-WANT_S3=0 WANT_PEERS=0 WANT_OHA=0
+ALL_SCENARIOS="small medium large1 large8 relay cond sweep-conns sweep-size static-small static-large collect s3large s3small zip-small zip-large cached"
+SCENARIOS=${BENCH_SCENARIOS:-$ALL_SCENARIOS}
+# What the chosen scenarios need: the object store, the Rust peers, oha,
+# matplotlib.
+WANT_S3=0 WANT_PEERS=0 WANT_OHA=0 WANT_PLOTS=0
 for name in $SCENARIOS; do
     case $name in
         s3large | s3small) WANT_S3=1 ;;
         small | medium | large1 | large8 | static-small | static-large) WANT_PEERS=1 ;;
-        cond) WANT_OHA=1 ;;
+        cond) WANT_PEERS=1 WANT_OHA=1 ;;
+        sweep-conns | sweep-size) WANT_PEERS=1 WANT_PLOTS=1 ;;
     esac
 done
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+# The plots sit beside the report they belong to, so a smoke run written
+# elsewhere never overwrites the committed ones.
+if [ -n "${BENCH_PLOTS:-}" ]; then
+    PLOTS=$BENCH_PLOTS
+elif [ "$OUT" = "$ROOT/BENCHMARKS.md" ]; then
+    PLOTS=$ROOT/bench/plots
+else
+    PLOTS=${OUT%.md}-plots
+fi
 KEEP=${BENCH_KEEP:-0}
 
 log() { printf 'bench.sh: %s\n' "$*" >&2; }
@@ -97,12 +154,32 @@ die() {
     log "error: $*"
     exit 1
 }
+wants() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
-for value in "$SECS" "$ROUNDS" "$WARMUP" "$CONNS" "$LARGE_MIB" "$STATIC_LARGE_MIB" "$COLLECT_FILES" "$COLLECT_ROUNDS"; do
+for value in "$SECS" "$ROUNDS" "$WARMUP" "$CONNS" "$LARGE_MIB" "$STATIC_LARGE_MIB" "$COLLECT_FILES" \
+    "$COLLECT_ROUNDS" "$SWEEP_SECS" "$SWEEP_LARGE_SECS" "$SWEEP_ROUNDS" "$SWEEP_WARMUP" "$SWEEP_MAX_MIB"; do
     [[ $value =~ ^[0-9]+$ ]] || die "expected a whole number, got '$value'"
 done
 [ "$SECS" -ge 1 ] && [ "$ROUNDS" -ge 1 ] && [ "$CONNS" -ge 1 ] && [ "$LARGE_MIB" -ge 1 ] \
     || die "BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS and BENCH_LARGE_MIB must be at least 1"
+[ "$SWEEP_SECS" -ge 1 ] && [ "$SWEEP_LARGE_SECS" -ge 1 ] && [ "$SWEEP_ROUNDS" -ge 1 ] && [ "$SWEEP_MAX_MIB" -ge 1 ] \
+    || die "BENCH_SWEEP_SECONDS, BENCH_SWEEP_LARGE_SECONDS, BENCH_SWEEP_ROUNDS and BENCH_SWEEP_MAX_MIB must be at least 1"
+# The points of the sweeps: connections, and file sizes in KiB.
+SWEEP_CONNS=(1 32 256 1024)
+SWEEP_SIZES_KIB=()
+for kib in 1 16 256 4096 65536 1048576; do
+    if [ "$kib" -le $((SWEEP_MAX_MIB * 1024)) ]; then SWEEP_SIZES_KIB+=("$kib"); fi
+done
+# 1,024 connections need as many descriptors in wrk and in each server,
+# which inherit this limit.
+if wants sweep-conns; then
+    if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
+        ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+        limit=$(ulimit -n)
+        [ "$limit" = unlimited ] || [ "$limit" -ge 4096 ] \
+            || die "sweep-conns needs 4,096 open files, the hard limit is $limit (raise it, or leave sweep-conns out)"
+    fi
+fi
 
 # ---------------------------------------------------------------- tools
 missing=()
@@ -127,6 +204,12 @@ fi
 OHA=$(command -v oha || echo "$HOME/.cargo/bin/oha")
 MOTO=""
 if [ "$WANT_S3" = 1 ]; then MOTO=$("$ROOT/scripts/install-moto.sh"); fi
+REPORT_PYTHON=python3
+if [ "$WANT_PLOTS" = 1 ]; then
+    # shellcheck source=scripts/bench-venv.sh
+    . scripts/bench-venv.sh
+    REPORT_PYTHON=$(bench_venv)
+fi
 NGINX=$(command -v nginx || true)
 [ -n "$NGINX" ] || NGINX=/usr/sbin/nginx
 [ -x "$NGINX" ] || die "nginx not found"
@@ -135,19 +218,25 @@ NGINX=$(command -v nginx || true)
 ROOT_TARGET=$(cargo metadata --format-version 1 --no-deps \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 BENCH_TARGET=${BENCH_TARGET_DIR:-$ROOT_TARGET/bench}
-log "building the demo and collectstatic (release, $ROOT_TARGET)"
-cargo build --release -p demo -p axum-download-cli
+if [ "$BUILD" = 1 ]; then
+    log "building the demo and collectstatic (release, $ROOT_TARGET)"
+    cargo build --release -p demo -p axum-download-cli
+else
+    log "BENCH_BUILD=0: using the binaries in $ROOT_TARGET and $BENCH_TARGET as they are"
+fi
 DEMO_BIN=$ROOT_TARGET/release/demo
 SERVEDIR_BIN=$BENCH_TARGET/release/peer-servedir
 ACTIX_BIN=$BENCH_TARGET/release/peer-actix
 PEERS=()
 if [ "$WANT_PEERS" = 1 ]; then
-    log "building the peers (release, $BENCH_TARGET)"
-    CARGO_TARGET_DIR=$BENCH_TARGET cargo build --release \
-        --manifest-path bench/Cargo.toml -p peer-servedir -p peer-actix
+    if [ "$BUILD" = 1 ]; then
+        log "building the peers (release, $BENCH_TARGET)"
+        CARGO_TARGET_DIR=$BENCH_TARGET cargo build --release \
+            --manifest-path bench/Cargo.toml -p peer-servedir -p peer-actix
+    fi
     PEERS=(servedir actix)
 fi
-for bin in "$DEMO_BIN" "${PEERS[@]/#/$BENCH_TARGET/release/peer-}"; do
+for bin in "$DEMO_BIN" "$ROOT_TARGET/release/collectstatic" "${PEERS[@]/#/$BENCH_TARGET/release/peer-}"; do
     [ -x "$bin" ] || die "$bin was not built"
 done
 
@@ -216,7 +305,6 @@ done
 # (stored, as the demo's archives are) for nginx to serve.
 ARCH_SMALL=arch-small
 ARCH_LARGE=arch-large
-wants() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 now() { date +%s.%N; }
 ZIP_SECONDS=()
 make_archive_dir() {
@@ -239,6 +327,23 @@ fi
 if wants zip-large; then
     log "creating $ARCH_LARGE: 4 files of 256 MiB, and $ARCH_LARGE.zip (zip -0)"
     make_archive_dir "$ARCH_LARGE" 4 $((256 * 1024 * 1024))
+fi
+
+# The sweep over sizes: one file of random bytes per size (written out, no
+# holes, so every byte comes from the page cache like the other files).
+sweep_file() { echo "sweep-$1k.bin"; }
+if wants sweep-size; then
+    need_mib=256
+    for kib in "${SWEEP_SIZES_KIB[@]}"; do need_mib=$((need_mib + kib / 1024)); done
+    avail_mib=$(df -Pm "$MEDIA" | awk 'NR == 2 { print $4 }')
+    [ "$avail_mib" -ge "$need_mib" ] \
+        || die "sweep-size needs $need_mib MiB free in $MEDIA, $avail_mib MiB are (lower BENCH_SWEEP_MAX_MIB)"
+    log "creating the files of sweep-size: ${SWEEP_SIZES_KIB[*]} KiB"
+    for kib in "${SWEEP_SIZES_KIB[@]}"; do
+        name=$(sweep_file "$kib")
+        SHA[$name]=$(head -c $((kib * 1024)) /dev/urandom | tee "$MEDIA/$name" | sha256sum | cut -d' ' -f1)
+        chmod 644 "$MEDIA/$name"
+    done
 fi
 
 # The static-files scenarios: a 1 KiB stylesheet (with sidecars) and a
@@ -279,7 +384,9 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 # nginx serving the media directly: the same process model and http
 # settings as deploy/nginx.conf (one worker, sendfile, tcp_nopush, an
 # access log), so the hand-off is compared like for like. A second one
-# without tcp_nopush is a reference for the large-file scenarios.
+# without tcp_nopush is a reference for the large-file scenarios. Room for
+# the 1,024 connections of sweep-conns: worker_connections, and a listen
+# backlog above nginx's default of 511 (the Rust servers' is 1,024 or more).
 nginx_user=""
 if [ "$(id -u)" -eq 0 ]; then nginx_user="user www-data;"; fi
 direct_conf() {
@@ -290,7 +397,7 @@ worker_processes 1;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events {
-    worker_connections 256;
+    worker_connections 4096;
 }
 http {
     access_log $dir/access.log;
@@ -303,7 +410,7 @@ http {
     sendfile on;
     tcp_nopush $nopush;
     server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$port backlog=4096;
         server_name localhost;
         root $MEDIA;
         location / {
@@ -447,18 +554,29 @@ start_rust_servers
 #   nginx-demo                 nginx in front of the demo, /nginx/ hand-off
 #   nginx-demo-ka              the same with upstream keep-alive (diagnosis)
 #   demo-relay                 the demo's /http/ (HttpDownload from nginx)
-#   demo-head, nginx-head      HEAD
-#   demo-304, nginx-304        GET with If-None-Match: the server's ETag
+#   SERVER-head                HEAD, on demo, servedir, actix or nginx
+#   SERVER-304                 GET with If-None-Match: the server's ETag, or
+#                              If-Modified-Since: its Last-Modified
 #   demo-static                the demo's /static/ (StaticFiles layer)
 #   servedir-pc                ServeDir with precompressed_br and _gzip
 #   s3-direct                  moto serving the object (presigned GET)
 #   demo-s3                    the demo's /s3/ (ObjectStoreStorage relay)
 #   nginx-demo-s3              nginx in front of the demo, /s3-nginx/: nginx
 #                              fetches the object from moto itself
+# The server a HEAD or 304 row asks.
+server_of() {
+    case $1 in
+        *-head) echo "${1%-head}" ;;
+        *-304) echo "${1%-304}" ;;
+        *) echo "$1" ;;
+    esac
+}
 # The processes whose memory a row reports.
 pids_of() {
-    case $1 in
-        demo | demo-head | demo-304 | demo-relay | demo-s3 | demo-archive | demo-cached | demo-static) echo "${PID_OF[demo]}" ;;
+    local server
+    server=$(server_of "$1")
+    case $server in
+        demo | demo-relay | demo-s3 | demo-archive | demo-cached | demo-static) echo "${PID_OF[demo]}" ;;
         s3-direct)
             echo "${PID_OF[s3]}"
             pgrep -P "${PID_OF[s3]}" || true
@@ -467,8 +585,8 @@ pids_of() {
             echo "${PID_OF[demo]}"
             pgrep -P "${PID_OF[proxy]}" || true
             ;;
-        servedir | servedir-pc | actix) echo "${PID_OF[$1]}" ;;
-        nginx | nginx-head | nginx-304 | nginx-zip) pgrep -P "${PID_OF[nginx]}" || true ;;
+        servedir | servedir-pc | actix) echo "${PID_OF[$server]}" ;;
+        nginx | nginx-zip) pgrep -P "${PID_OF[nginx]}" || true ;;
         nginx-nn) pgrep -P "${PID_OF[nginxnn]}" || true ;;
         nginx-demo)
             echo "${PID_OF[demo]}"
@@ -483,8 +601,8 @@ pids_of() {
 }
 # The base URL of a row.
 base_of() {
-    case $1 in
-        demo | demo-head | demo-304) echo "http://127.0.0.1:$P_DEMO/path" ;;
+    case $(server_of "$1") in
+        demo) echo "http://127.0.0.1:$P_DEMO/path" ;;
         demo-relay) echo "http://127.0.0.1:$P_DEMO/http" ;;
         demo-archive) echo "http://127.0.0.1:$P_DEMO/archive" ;;
         demo-cached) echo "http://127.0.0.1:$P_DEMO/cached" ;;
@@ -492,7 +610,7 @@ base_of() {
         servedir-pc) echo "http://127.0.0.1:$P_SERVEDIR_PC" ;;
         servedir) echo "http://127.0.0.1:$P_SERVEDIR" ;;
         actix) echo "http://127.0.0.1:$P_ACTIX" ;;
-        nginx | nginx-head | nginx-304 | nginx-zip) echo "http://127.0.0.1:$P_NGINX" ;;
+        nginx | nginx-zip) echo "http://127.0.0.1:$P_NGINX" ;;
         nginx-nn) echo "http://127.0.0.1:$P_NGINX_NN" ;;
         nginx-demo) echo "http://127.0.0.1:$P_PROXY/nginx" ;;
         nginx-demo-ka) echo "http://127.0.0.1:$P_PROXY_KA/nginx" ;;
@@ -532,6 +650,13 @@ done
 for name in "$SMALL" "$LARGE"; do
     check_bytes demo-relay "$name" "$(base_of demo-relay)/$name"
 done
+if wants sweep-size; then
+    for server in demo "${PEERS[@]}" nginx; do
+        for kib in "${SWEEP_SIZES_KIB[@]}"; do
+            check_bytes "$server" "$(sweep_file "$kib")" "$(url_of "$server" "$(sweep_file "$kib")")"
+        done
+    done
+fi
 for server in demo-static servedir-pc actix nginx; do
     for name in "$STATIC_SMALL" "$STATIC_LARGE"; do
         check_bytes "$server" "$name" "$(base_of "$server")/$name"
@@ -586,15 +711,25 @@ grep -qi '^x-accel-redirect: /x-accel/small.bin' <<<"$handoff" \
     || die "the demo's /nginx/ route did not answer with X-Accel-Redirect"
 [ ! -s "$RUN/check.body" ] || die "the demo's /nginx/ answer has a body"
 rm -f "$RUN/check.body"
-# 304 and HEAD, on the demo and on nginx (the reference).
-declare -A ETAG_OF
-for server in demo nginx; do
+# 304 and HEAD on every server: the condition of a server's 304 row is
+# If-None-Match with its own ETag, or, when it sends none,
+# If-Modified-Since with its own Last-Modified.
+declare -A CONDITION_OF
+COND_SERVERS=(demo "${PEERS[@]}" nginx)
+for server in "${COND_SERVERS[@]}"; do
     url="$(base_of "$server")/$SMALL"
-    etag=$(curl -sS -D - -o /dev/null "$url" | tr -d '\r' | awk 'tolower($1) == "etag:" { print $2 }')
-    [ -n "$etag" ] || die "$server sent no ETag"
-    ETAG_OF[$server]=$etag
-    status=$(curl -sS -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$url")
-    [ "$status" = 304 ] || die "$server: If-None-Match: $etag answered $status, not 304"
+    answer=$(curl -sS -D - -o /dev/null "$url" | tr -d '\r')
+    etag=$(awk 'tolower($1) == "etag:" { print $2 }' <<<"$answer")
+    modified=$(sed -n 's/^[Ll]ast-[Mm]odified: *//p' <<<"$answer")
+    if [ -n "$etag" ]; then
+        CONDITION_OF[$server]="If-None-Match: $etag"
+    elif [ -n "$modified" ]; then
+        CONDITION_OF[$server]="If-Modified-Since: $modified"
+    else
+        die "$server sent neither ETag nor Last-Modified"
+    fi
+    status=$(curl -sS -o /dev/null -w '%{http_code}' -H "${CONDITION_OF[$server]}" "$url")
+    [ "$status" = 304 ] || die "$server: ${CONDITION_OF[$server]} answered $status, not 304"
     head_answer=$(curl -sS -I "$url" | tr -d '\r')
     grep -q '^HTTP/1.1 200' <<<"$head_answer" || die "$server: HEAD did not answer 200"
     grep -qi '^content-length: 1024$' <<<"$head_answer" || die "$server: HEAD did not state the length"
@@ -617,22 +752,28 @@ s = json.load(sys.stdin)
 summary = s["summary"]
 seconds = summary.get("total") or float(sys.argv[1])
 codes = s.get("statusCodeDistribution", {})
-ok = sum(n for code, n in codes.items() if code in ("200", "304"))
+# Only the status the row expects counts (a 304 row answered 200 is an error).
+ok = sum(n for code, n in codes.items() if code == sys.argv[2])
 # Requests cut off by the deadline are not errors.
 errors = sum(n for msg, n in s.get("errorDistribution", {}).items() if "deadline" not in msg)
-errors += sum(n for code, n in codes.items() if code not in ("200", "304"))
+errors += sum(n for code, n in codes.items() if code != sys.argv[2])
 p99 = (s.get("latencyPercentiles") or {}).get("p99")
 print("BENCH %d %d %d %d %d" % (ok, summary.get("totalData") or 0, seconds * 1e6,
                               -1 if p99 is None else p99 * 1e6, errors))
 EOF
 
-# The tool and the request of a row.
+# The tool and the request of a row: oha's arguments, one a line.
 uses_oha() { [ "$1" = cond ]; }
 oha_args() {
     case $1 in
-        *-head) echo "-m HEAD" ;;
-        *-304) echo "-H If-None-Match:${ETAG_OF[${1%-304}]}" ;;
-        *) echo "" ;;
+        *-head) printf '%s\n' -m HEAD ;;
+        *-304) printf '%s\n' -H "${CONDITION_OF[${1%-304}]}" ;;
+    esac
+}
+expected_status() {
+    case $1 in
+        *-304) echo 304 ;;
+        *) echo 200 ;;
     esac
 }
 
@@ -656,18 +797,32 @@ rss_field() {
     echo "$total"
 }
 
+# record SCENARIO ROW ROUND REQUESTS BYTES DURATION_US P99_US RSS_KIB ERRORS:
+# one result line, and its summary on stderr.
+record() {
+    local scenario=$1 row=$2 round=$3 requests=$4 bytes=$5 duration=$6 p99=$7 peak=$8 errors=$9
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$row" "$round" \
+        "$requests" "$bytes" "$duration" "$p99" "$peak" "$errors" >>"$RESULTS"
+    awk -v r="$requests" -v b="$bytes" -v d="$duration" -v p="$p99" -v m="$peak" \
+        -v s="$scenario" -v n="$row" -v k="$round" 'BEGIN {
+            printf "bench.sh:   %-17s %-13s round %s: %9.0f req/s %8.1f MB/s p99 %s rss %5.1f MiB\n",
+                s, n, k, r / (d / 1e6), b / d,
+                p < 0 ? "     n/a   " : sprintf("%8.2f ms", p / 1000), m / 1024 }' >&2
+}
+
 # measure SCENARIO ROW ROUND CONNECTIONS FILE SECONDS: one bounded load run.
 measure() {
     local scenario=$1 row=$2 round=$3 conns=$4 file=$5 secs=$6
     local url pids out hwm=1 peak=0 now line requests bytes duration p99 errors
+    local oha_extra=()
     url=$(url_of "$row" "$file")
     mapfile -t pids < <(pids_of "$row")
     out="$RUN/logs/load-$scenario-$row-$round.txt"
     rss_reset "${pids[@]}" || hwm=0
     if uses_oha "$scenario"; then
-        # shellcheck disable=SC2046 # oha_args is split on purpose
+        mapfile -t oha_extra < <(oha_args "$row")
         timeout --kill-after=5 $((secs + 60)) "$OHA" --no-tui --output-format json --worker-threads 1 \
-            -c "$conns" -z "${secs}s" $(oha_args "$row") "$url" >"$out.json" 2>"$out" &
+            -c "$conns" -z "${secs}s" "${oha_extra[@]}" "$url" >"$out.json" 2>"$out" &
     else
         timeout --kill-after=5 $((secs + 60)) wrk -t1 -c"$conns" -d"${secs}s" --timeout 60s \
             --latency -s "$RUN/get.lua" "$url" >"$out" 2>&1 &
@@ -689,27 +844,55 @@ measure() {
     [ "$hwm" = 1 ] && peak=$(rss_field VmHWM "${pids[@]}")
     [ "$round" = warmup ] && return 0
     if uses_oha "$scenario"; then
-        python3 "$RUN/oha.py" "$secs" <"$out.json" >>"$out" || die "unreadable oha output ($out.json)"
+        python3 "$RUN/oha.py" "$secs" "$(expected_status "$row")" <"$out.json" >>"$out" \
+            || die "unreadable oha output ($out.json)"
     fi
     line=$(grep '^BENCH ' "$out" || true)
     [ -n "$line" ] || die "no result from the load generator on $url (see $out)"
     read -r _ requests bytes duration p99 errors <<<"$line"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$row" "$round" \
-        "$requests" "$bytes" "$duration" "$p99" "$peak" "$errors" >>"$RESULTS"
-    awk -v r="$requests" -v b="$bytes" -v d="$duration" -v p="$p99" -v m="$peak" \
-        -v s="$scenario" -v n="$row" -v k="$round" 'BEGIN {
-            printf "bench.sh:   %-7s %-13s round %s: %9.0f req/s %8.1f MB/s p99 %s rss %5.1f MiB\n",
-                s, n, k, r / (d / 1e6), b / d,
-                p < 0 ? "     n/a   " : sprintf("%8.2f ms", p / 1000), m / 1024 }' >&2
+    if [[ $scenario == sweep-size:* ]] && [ "$requests" -lt 2 ]; then
+        log "  $row: wrk completed $requests request(s) of $file in $secs s: measuring with curl"
+        measure_curl "$scenario" "$row" "$round" "$file"
+        return 0
+    fi
+    record "$scenario" "$row" "$round" "$requests" "$bytes" "$duration" "$p99" "$peak" "$errors"
+}
+
+# measure_curl SCENARIO ROW ROUND FILE: CURL_DOWNLOADS downloads in a row
+# with curl, for a file too large for wrk to finish twice in its time:
+# MB/s from all of them, and as p99 the slowest (of 3, the closest a
+# percentile gets).
+CURL_DOWNLOADS=3
+CURL_POINTS=()
+measure_curl() {
+    local scenario=$1 row=$2 round=$3 file=$4
+    local url pids peak=0 i size seconds bytes=0 total_us=0 slowest_us=0 us
+    url=$(url_of "$row" "$file")
+    mapfile -t pids < <(pids_of "$row")
+    rss_reset "${pids[@]}" || true
+    for i in $(seq "$CURL_DOWNLOADS"); do
+        read -r size seconds < <(curl -sS --fail --max-time 600 -o /dev/null \
+            -w '%{size_download} %{time_total}\n' "$url") || die "$row: GET $url failed"
+        us=$(awk -v s="$seconds" 'BEGIN { printf "%.0f", s * 1e6 }')
+        bytes=$((bytes + size))
+        total_us=$((total_us + us))
+        [ "$us" -gt "$slowest_us" ] && slowest_us=$us
+    done
+    peak=$(rss_field VmHWM "${pids[@]}")
+    CURL_POINTS+=("$scenario/$row")
+    record "$scenario" "$row" "$round" "$CURL_DOWNLOADS" "$bytes" "$total_us" "$slowest_us" "$peak" 0
 }
 
 # scenario NAME CONNECTIONS FILE ROW...: warm-up, then ROUNDS rounds, each
-# running every row once, starting one further along each round.
+# running every row once, starting one further along each round. The
+# sweeps run each point as a scenario with their own seconds, rounds and
+# warm-up (SCENARIO_SECS, SCENARIO_ROUNDS, SCENARIO_WARMUP).
 scenario() {
     local name=$1 conns=$2 file=$3
     shift 3
     local rows=("$@") count=$# round i row
-    log "scenario $name: $file, $conns connection(s), ${SECS} s x $ROUNDS round(s) x $count row(s)"
+    local secs=${SCENARIO_SECS:-$SECS} rounds=${SCENARIO_ROUNDS:-$ROUNDS} warmup=${SCENARIO_WARMUP:-$WARMUP}
+    log "scenario $name: $file, $conns connection(s), $secs s x $rounds round(s) x $count row(s)"
     stop_rust_servers
     start_rust_servers
     # The first archive after a start reads each file twice (CRC, then
@@ -722,17 +905,23 @@ scenario() {
                 ;;
         esac
     done
-    if [ "$WARMUP" -gt 0 ]; then
+    if [ "$warmup" -gt 0 ]; then
         for row in "${rows[@]}"; do
-            measure "$name" "$row" warmup "$conns" "$file" "$WARMUP"
+            measure "$name" "$row" warmup "$conns" "$file" "$warmup"
         done
     fi
-    for round in $(seq "$ROUNDS"); do
+    for round in $(seq "$rounds"); do
         for i in $(seq 0 $((count - 1))); do
             measure "$name" "${rows[$(((i + round - 1) % count))]}" "$round" "$conns" \
-                "$file" "$SECS"
+                "$file" "$secs"
         done
     done
+}
+# sweep_point NAME CONNECTIONS FILE SECONDS: one point of a sweep, on the
+# demo, the peers and nginx.
+sweep_point() {
+    SCENARIO_SECS=$4 SCENARIO_ROUNDS=$SWEEP_ROUNDS SCENARIO_WARMUP=$SWEEP_WARMUP \
+        scenario "$1" "$2" "$3" demo "${PEERS[@]}" nginx
 }
 
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -751,7 +940,23 @@ for name in $SCENARIOS; do
         large8) scenario large8 8 "$LARGE" demo servedir actix nginx ;;
         relay) scenario relay 1 "$LARGE" demo-relay nginx nginx-nn ;;
         cond)
-            scenario cond "$CONNS" "$SMALL" demo demo-head demo-304 nginx nginx-head nginx-304
+            rows=()
+            for server in "${COND_SERVERS[@]}"; do rows+=("$server" "$server-head" "$server-304"); done
+            scenario cond "$CONNS" "$SMALL" "${rows[@]}"
+            ;;
+        sweep-conns)
+            for conns in "${SWEEP_CONNS[@]}"; do
+                sweep_point "sweep-conns:$conns" "$conns" "$SMALL" "$SWEEP_SECS"
+            done
+            ;;
+        sweep-size)
+            # One connection: each point is one stream, and p99 the time of
+            # one download.
+            for kib in "${SWEEP_SIZES_KIB[@]}"; do
+                secs=$SWEEP_SECS
+                if [ "$kib" -gt $((256 * 1024)) ]; then secs=$SWEEP_LARGE_SECS; fi
+                sweep_point "sweep-size:$((kib * 1024))" 1 "$(sweep_file "$kib")" "$secs"
+            done
             ;;
         static-small)
             scenario static-small "$CONNS" "$STATIC_SMALL" demo-static servedir-pc actix nginx
@@ -762,7 +967,7 @@ for name in $SCENARIOS; do
         zip-small) scenario zip-small 4 "$ARCH_SMALL" demo-archive nginx-zip ;;
         zip-large) scenario zip-large 1 "$ARCH_LARGE" demo-archive nginx-zip ;;
         cached) scenario cached 1 "$LARGE" demo-cached demo-relay nginx ;;
-        *) die "unknown scenario '$name' (small medium large1 large8 relay cond static-small static-large collect s3large s3small zip-small zip-large cached)" ;;
+        *) die "unknown scenario '$name' ($ALL_SCENARIOS)" ;;
     esac
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -783,9 +988,17 @@ fi
 
 # ---------------------------------------------------------------- report
 mem_kib=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
-python3 "$ROOT/bench/report.py" \
+# Which header each server's 304 row sent, and which sweep points curl measured.
+CONDITIONS=()
+for server in "${!CONDITION_OF[@]}"; do
+    CONDITIONS+=("condition_$server=${CONDITION_OF[$server]%%:*}")
+done
+OHA_VERSION=""
+if [ "$WANT_OHA" = 1 ]; then OHA_VERSION=$("$OHA" --version 2>/dev/null | head -n1); fi
+"$REPORT_PYTHON" "$ROOT/bench/report.py" \
     --results "$RESULTS" \
     --out "$OUT" \
+    --plots "$PLOTS" \
     --micro "$MICRO_DIR" \
     --set "cpu=$(awk -F': ' '$1 ~ /^model name/ { print $2; exit }' /proc/cpuinfo)" \
     --set "nproc=$(nproc)" \
@@ -805,7 +1018,14 @@ python3 "$ROOT/bench/report.py" \
     --set "large_mib=$LARGE_MIB" \
     --set "static_large_mib=$STATIC_LARGE_MIB" \
     --set "quick=$QUICK" \
-    "${ZIP_SECONDS[@]/#/--set=}" "${ARCHIVE_SECONDS[@]/#/--set=}"
+    --set "oha=$OHA_VERSION" \
+    --set "sweep_seconds=$SWEEP_SECS" \
+    --set "sweep_large_seconds=$SWEEP_LARGE_SECS" \
+    --set "sweep_rounds=$SWEEP_ROUNDS" \
+    --set "sweep_warmup=$SWEEP_WARMUP" \
+    --set "curl_downloads=$CURL_DOWNLOADS" \
+    --set "curl_points=${CURL_POINTS[*]}" \
+    "${CONDITIONS[@]/#/--set=}" "${ZIP_SECONDS[@]/#/--set=}" "${ARCHIVE_SECONDS[@]/#/--set=}"
 log "wrote $OUT"
 
 # The collect scenario: our collectstatic against Django's and WhiteNoise's
