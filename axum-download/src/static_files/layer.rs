@@ -459,14 +459,7 @@ fn request_name(raw: &str) -> Option<Cow<'_, str>> {
         return None;
     }
     let name = percent_decode_str(raw).decode_utf8().ok()?;
-    is_plain_name(&name).then_some(name)
-}
-
-/// Whether `name` is a relative name without `..`, `.` or empty segments,
-/// `\`, NUL, drive letters or device names: the only names a table holds
-/// and a request may ask for.
-pub(crate) fn is_plain_name(name: &str) -> bool {
-    fs::check_relative(name).is_ok_and(|segments| segments.len() == name.split('/').count())
+    super::table::is_plain_name(&name).then_some(name)
 }
 
 impl StaticFilesBuilder {

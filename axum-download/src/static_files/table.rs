@@ -102,7 +102,7 @@ impl Table {
             let hashed = entry.hashed() != entry.logical();
             let names = [Some(entry.hashed()), hashed.then(|| entry.logical())];
             for (name, hashed) in names.into_iter().flatten().zip([hashed, false]) {
-                if !super::layer::is_plain_name(name) {
+                if !is_plain_name(name) {
                     return Err(StaticFilesError::config(format!(
                         "the manifest lists {name:?}, which is not a plain relative name \
                          (no `..`, `.`, empty segments, `\\` or leading `/`)"
@@ -556,4 +556,11 @@ impl FileSource for ListedFile {
             LocalFile::open_file(file, size).open(Some(range)).await
         })
     }
+}
+
+/// Whether `name` is a relative name without `..`, `.` or empty segments,
+/// `\`, NUL, drive letters or device names: the only names a table holds
+/// and a request may ask for.
+pub(crate) fn is_plain_name(name: &str) -> bool {
+    fs::check_relative(name).is_ok_and(|segments| segments.len() == name.split('/').count())
 }
