@@ -207,6 +207,59 @@ impl http_body::Body for DownloadBody {
     }
 }
 
+/// A remote body that fails, with an event naming `source`, when one chunk
+/// takes longer than `idle` or the whole body outlives `deadline`: a
+/// stalled or dribbling upstream or store never holds a download open.
+/// `kind` names the other side in messages ("upstream", "object store").
+#[cfg(any(feature = "http-download", feature = "object-store"))]
+pub(crate) fn guarded<S, E>(
+    stream: S,
+    idle: std::time::Duration,
+    deadline: Option<std::time::Duration>,
+    source: String,
+    kind: &'static str,
+) -> ByteStream
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Send + 'static,
+    E: std::error::Error,
+{
+    use futures_util::StreamExt;
+    use tokio::time::Instant;
+
+    let stream = Box::pin(stream);
+    let end = deadline.map(|deadline| Instant::now() + deadline);
+    Box::pin(futures_util::stream::unfold(
+        Some((stream, source)),
+        move |state| async move {
+            let (mut stream, source) = state?;
+            let wait = end.map_or(idle, |end| {
+                idle.min(end.saturating_duration_since(Instant::now()))
+            });
+            match tokio::time::timeout(wait, stream.next()).await {
+                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some((stream, source)))),
+                Ok(None) => None,
+                Ok(Some(Err(err))) => {
+                    let cause = crate::error::with_causes(&err);
+                    crate::report::upstream_aborted(&source, &cause);
+                    Some((Err(io::Error::other(cause)), None))
+                }
+                Err(_) => {
+                    let why = if end.is_some_and(|end| Instant::now() >= end) {
+                        format!("{kind} body outlived the deadline")
+                    } else {
+                        format!("{kind} body stalled")
+                    };
+                    crate::report::upstream_aborted(
+                        &source,
+                        &format_args!("{why} (timeout {idle:?}, deadline {deadline:?})"),
+                    );
+                    Some((Err(io::Error::new(io::ErrorKind::TimedOut, why)), None))
+                }
+            }
+        },
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -512,6 +512,7 @@ pub fn decide(
 /// Whether a `Range` value is one this engine would answer with a partial
 /// response: valid `bytes` syntax, at most [`MAX_RANGE_SPECS`] specifiers and
 /// [`MAX_RANGES`] ranges. Anything else is not worth sending upstream either.
+#[cfg_attr(not(feature = "http-download"), allow(dead_code))]
 pub(crate) fn range_within_limits(value: &str) -> bool {
     parse_range(value).is_some_and(|specs| specs.len() <= MAX_RANGES)
 }

@@ -131,6 +131,7 @@ pub(crate) fn basename(path: &str) -> Option<&str> {
 /// The file name a `Content-Disposition` value carries (RFC 6266): the
 /// RFC 8187 `filename*` when it decodes, else `filename`; only its last
 /// path segment is kept, and `None` when nothing usable is left.
+#[cfg_attr(not(feature = "http-download"), allow(dead_code))]
 pub(crate) fn filename_of(value: &str) -> Option<String> {
     let mut plain = None;
     let mut extended = None;
@@ -149,6 +150,7 @@ pub(crate) fn filename_of(value: &str) -> Option<String> {
 
 /// The `key=value` parameters after the disposition type, with quoted
 /// strings unescaped.
+#[cfg_attr(not(feature = "http-download"), allow(dead_code))]
 fn parameters(value: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let Some((_, mut rest)) = value.split_once(';') else {
@@ -190,6 +192,7 @@ fn parameters(value: &str) -> Vec<(String, String)> {
 }
 
 /// Decodes an RFC 8187 `charset'lang'pct-encoded` value (UTF-8 or ISO-8859-1).
+#[cfg_attr(not(feature = "http-download"), allow(dead_code))]
 fn decode_ext_value(raw: &str) -> Option<String> {
     let mut parts = raw.splitn(3, '\'');
     let charset = parts.next()?;

@@ -206,6 +206,10 @@ impl fmt::Display for DownloadError {
 impl std::error::Error for DownloadError {}
 
 /// An error with its chain of causes, for the log.
+#[cfg_attr(
+    not(any(feature = "http-download", feature = "object-store")),
+    allow(dead_code)
+)]
 pub(crate) fn with_causes(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();

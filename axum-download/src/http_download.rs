@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use futures_util::StreamExt;
 use http::header::{self, HeaderName};
 use http::{HeaderMap, Method, StatusCode};
 use percent_encoding::percent_decode_str;
@@ -687,7 +686,7 @@ pub(crate) fn name_from_url(parsed: &reqwest::Url) -> Option<String> {
     segment.or_else(|| parsed.host_str().map(str::to_owned))
 }
 
-/// Relays the upstream body, failing when a chunk takes longer than
+/// The upstream's body, failing when one chunk takes longer than
 /// `timeout` or the whole body outlives `deadline`.
 pub(crate) fn bounded_body(
     stream: impl futures_util::Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
@@ -695,36 +694,7 @@ pub(crate) fn bounded_body(
     deadline: Duration,
     url: String,
 ) -> ByteStream {
-    let stream = Box::pin(stream);
-    let end = tokio::time::Instant::now() + deadline;
-    Box::pin(futures_util::stream::unfold(
-        Some((stream, url)),
-        move |state| async move {
-            let (mut stream, url) = state?;
-            let wait = timeout.min(end.saturating_duration_since(tokio::time::Instant::now()));
-            match tokio::time::timeout(wait, stream.next()).await {
-                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some((stream, url)))),
-                Ok(None) => None,
-                Ok(Some(Err(err))) => {
-                    let cause = with_causes(&err);
-                    crate::report::upstream_aborted(&url, &cause);
-                    Some((Err(io::Error::other(cause)), None))
-                }
-                Err(_) => {
-                    let why = if tokio::time::Instant::now() >= end {
-                        "upstream body outlived the deadline"
-                    } else {
-                        "upstream body stalled"
-                    };
-                    crate::report::upstream_aborted(
-                        &url,
-                        &format_args!("{why} (timeout {timeout:?}, deadline {deadline:?})"),
-                    );
-                    Some((Err(io::Error::new(io::ErrorKind::TimedOut, why)), None))
-                }
-            }
-        },
-    ))
+    crate::body::guarded(stream, timeout, Some(deadline), url, "upstream")
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
-use futures_util::StreamExt;
 use object_store::path::{Path, PathPart};
 use object_store::signer::Signer;
 use object_store::{Attribute, GetOptions, GetRange, ObjectStore};
@@ -368,32 +367,5 @@ fn idle_timeout(
     timeout: Duration,
     key: String,
 ) -> ByteStream {
-    Box::pin(futures_util::stream::unfold(
-        Some((stream, key)),
-        move |state| async move {
-            let (mut stream, key) = state?;
-            match tokio::time::timeout(timeout, stream.next()).await {
-                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some((stream, key)))),
-                Ok(None) => None,
-                Ok(Some(Err(err))) => {
-                    let cause = with_causes(&err);
-                    crate::report::upstream_aborted(&key, &cause);
-                    Some((Err(io::Error::other(cause)), None))
-                }
-                Err(_) => {
-                    crate::report::upstream_aborted(
-                        &key,
-                        &format_args!("object store body stalled for {timeout:?}"),
-                    );
-                    Some((
-                        Err(io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            "object store body stalled",
-                        )),
-                        None,
-                    ))
-                }
-            }
-        },
-    ))
+    crate::body::guarded(stream, timeout, None, key, "object store")
 }

@@ -85,6 +85,10 @@ pub(crate) fn ignored(what: &'static str, detail: &dyn std::fmt::Display) {
 }
 
 /// An upstream body that failed, stalled or outlived its deadline.
+#[cfg_attr(
+    not(any(feature = "http-download", feature = "object-store")),
+    allow(dead_code)
+)]
 pub(crate) fn upstream_aborted(url: &str, cause: &dyn std::fmt::Display) {
     tracing::warn!(target: DETAIL, url, cause = %cause, "upstream body aborted; aborting the download");
 }
@@ -106,11 +110,13 @@ pub(crate) fn healthcheck_failed(detail: &dyn std::fmt::Display) {
 
 /// A trouble of the server's own (`serve`): an accept error, connections
 /// left at the end of the shutdown.
+#[cfg_attr(not(feature = "serve"), allow(dead_code))]
 pub(crate) fn server(event: &'static str, detail: &dyn std::fmt::Display) {
     tracing::warn!(target: DETAIL, detail = %detail, "{event}");
 }
 
 /// A connection the server closed on an error (a timeout, a reset): routine.
+#[cfg_attr(not(feature = "serve"), allow(dead_code))]
 pub(crate) fn connection_closed(detail: &dyn std::fmt::Display) {
     tracing::debug!(target: DETAIL, detail = %detail, "connection closed");
 }
