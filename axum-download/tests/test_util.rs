@@ -2,11 +2,12 @@
 //! response and panics, naming the field, on a mismatch.
 #![cfg(feature = "test-util")]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -16,10 +17,9 @@ use axum_download::test_util::{
     assert_download_response, assert_x_accel_redirect, assert_x_sendfile, ExpectedDownload,
     ExpectedXAccel, ExpectedXSendfile, TempMediaRoot,
 };
-use axum_download::{
-    DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, PathDownload, VirtualDownload,
-};
+use axum_download::{DownloadLayer, DownloadSettings, VirtualDownload};
 use http::{header, HeaderValue, Request, StatusCode};
+use support::path_handler;
 use tower::ServiceExt;
 
 const ACCENT: &str = "espace é.txt";
@@ -66,13 +66,6 @@ fn sendfile() -> Response {
             path: PathBuf::from(SENDFILE_PATH),
         },
     )
-}
-
-async fn path_handler(
-    State(root): State<PathBuf>,
-    UrlPath(name): UrlPath<String>,
-) -> Result<DownloadResponse, DownloadError> {
-    PathDownload::from_root(root, name).await
 }
 
 fn media() -> TempMediaRoot {
