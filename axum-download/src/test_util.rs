@@ -16,8 +16,16 @@
 //! - [`assert_x_accel_redirect`] checks a download handed off to nginx
 //!   ([`ExpectedXAccel`]);
 //! - [`assert_x_sendfile`] checks a download handed off to Apache or
-//!   lighttpd;
+//!   lighttpd ([`ExpectedXSendfile`]);
 //! - [`TempMediaRoot`] is a temporary media directory to serve files from.
+//!
+//! The three assertions are called the same way: the response by value, a
+//! description built from `Expected…::new(..)`, and `.await`:
+//! `assert_x(response, &ExpectedX::new(..).check(..)).await`. The status
+//! and the headers are checked at the call, so a mismatch points at the
+//! test's line; the body (the expected bytes of a download, nothing in a
+//! hand-off) is read when the returned future is awaited, and that panic
+//! names the test's line in its message.
 //!
 //! On a mismatch they panic like [`assert_eq!`], naming the field, the
 //! expected and the actual value:
@@ -316,10 +324,7 @@ pub fn assert_download_response(
     expected: &ExpectedDownload,
 ) -> impl Future<Output = ()> + Send + 'static {
     let caller = Location::caller();
-    let status = expected.status.unwrap_or(StatusCode::OK);
-    if response.status() != status {
-        mismatch(DOWNLOAD, "status", status, response.status(), None);
-    }
+    check_status(DOWNLOAD, &response, expected.status);
     let headers = response.headers();
     if let Some(content_type) = &expected.content_type {
         check_content_type(DOWNLOAD, headers, content_type);
@@ -386,8 +391,9 @@ pub fn assert_download_response(
 
 /// What [`assert_x_accel_redirect`] checks in an nginx hand-off.
 ///
-/// The status (`200 OK`), the `X-Accel-Redirect` target and the empty
-/// hand-off body are always checked. Each `X-Accel-*` option is checked
+/// The status (`200 OK` unless [`status`](Self::status) says otherwise),
+/// the `X-Accel-Redirect` target and the empty hand-off body are always
+/// checked. Each `X-Accel-*` option is checked
 /// only when asked: `.charset("utf-8")` requires that exact value,
 /// `.no_charset()` requires the header to be absent, and without either
 /// the header is not looked at.
@@ -414,6 +420,7 @@ pub struct ExpectedXAccel {
     basename: Option<String>,
     content_type: Option<String>,
     disposition: Option<Disposition>,
+    status: Option<StatusCode>,
 }
 
 /// What to check of an optional header.
@@ -434,6 +441,8 @@ impl ExpectedXAccel {
     /// # use axum::response::IntoResponse;
     /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
     /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// # let target = HandOff::Nginx {
     /// #     uri: "/x-accel/a.txt".to_owned(),
     /// #     buffering: None,
@@ -443,7 +452,8 @@ impl ExpectedXAccel {
     /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
     ///
     /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
-    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt"));
+    /// assert_x_accel_redirect(response, &ExpectedXAccel::new("/x-accel/a.txt")).await;
+    /// # }
     /// ```
     pub fn new(redirect: impl Into<String>) -> Self {
         Self {
@@ -455,7 +465,38 @@ impl ExpectedXAccel {
             basename: None,
             content_type: None,
             disposition: None,
+            status: None,
         }
+    }
+
+    /// The status expected instead of `200 OK` (what
+    /// [`hand_off`](crate::offload::hand_off) always answers), for a
+    /// hand-off the application builds itself.
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
+    /// # use axum_download::offload::X_ACCEL_REDIRECT;
+    /// # use axum::response::Response;
+    /// # use http::StatusCode;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let response = Response::builder()
+    /// #     .status(StatusCode::NOT_FOUND)
+    /// #     .header(X_ACCEL_REDIRECT, "/errors/404.html")
+    /// #     .body(axum::body::Body::empty())
+    /// #     .unwrap();
+    ///
+    /// // `response`: a 404 page handed off to nginx.
+    /// assert_x_accel_redirect(
+    ///     response,
+    ///     &ExpectedXAccel::new("/errors/404.html").status(StatusCode::NOT_FOUND),
+    /// )
+    /// .await;
+    /// # }
+    /// ```
+    pub fn status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status);
+        self
     }
 
     /// `X-Accel-Charset` is exactly `charset` (e.g. `utf-8`).
@@ -465,6 +506,8 @@ impl ExpectedXAccel {
     /// # use axum::response::IntoResponse;
     /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
     /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// # let target = HandOff::Nginx {
     /// #     uri: "/x-accel/a.txt".to_owned(),
     /// #     buffering: None,
@@ -474,7 +517,8 @@ impl ExpectedXAccel {
     /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
     ///
     /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
-    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").charset("utf-8"));
+    /// assert_x_accel_redirect(response, &ExpectedXAccel::new("/x-accel/a.txt").charset("utf-8")).await;
+    /// # }
     /// ```
     pub fn charset(mut self, charset: impl Into<String>) -> Self {
         self.charset = HeaderCheck::Equals(charset.into());
@@ -488,6 +532,8 @@ impl ExpectedXAccel {
     /// # use axum::response::IntoResponse;
     /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
     /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// # let target = HandOff::Nginx {
     /// #     uri: "/x-accel/a.txt".to_owned(),
     /// #     buffering: None,
@@ -497,7 +543,8 @@ impl ExpectedXAccel {
     /// # let response = hand_off(VirtualDownload::text("a.bin", "hello").content_type("application/octet-stream").into_response(), &target);
     ///
     /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
-    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").no_charset());
+    /// assert_x_accel_redirect(response, &ExpectedXAccel::new("/x-accel/a.txt").no_charset()).await;
+    /// # }
     /// ```
     pub fn no_charset(mut self) -> Self {
         self.charset = HeaderCheck::Absent;
@@ -511,6 +558,8 @@ impl ExpectedXAccel {
     /// # use axum::response::IntoResponse;
     /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
     /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// # let target = HandOff::Nginx {
     /// #     uri: "/x-accel/a.txt".to_owned(),
     /// #     buffering: Some(false),
@@ -520,7 +569,8 @@ impl ExpectedXAccel {
     /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
     ///
     /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
-    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").buffering(false));
+    /// assert_x_accel_redirect(response, &ExpectedXAccel::new("/x-accel/a.txt").buffering(false)).await;
+    /// # }
     /// ```
     pub fn buffering(mut self, buffering: bool) -> Self {
         self.buffering = HeaderCheck::Equals(if buffering { "yes" } else { "no" }.to_owned());
@@ -536,6 +586,8 @@ impl ExpectedXAccel {
     /// # use axum::response::IntoResponse;
     /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
     /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// # let target = HandOff::Nginx {
     /// #     uri: "/x-accel/a.txt".to_owned(),
     /// #     buffering: None,
@@ -545,7 +597,8 @@ impl ExpectedXAccel {
     /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
     ///
     /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
-    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").no_buffering());
+    /// assert_x_accel_redirect(response, &ExpectedXAccel::new("/x-accel/a.txt").no_buffering()).await;
+    /// # }
     /// ```
     pub fn no_buffering(mut self) -> Self {
         self.buffering = HeaderCheck::Absent;
@@ -559,6 +612,8 @@ impl ExpectedXAccel {
     /// # use axum::response::IntoResponse;
     /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
     /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// # let target = HandOff::Nginx {
     /// #     uri: "/x-accel/a.txt".to_owned(),
     /// #     buffering: None,
@@ -568,7 +623,8 @@ impl ExpectedXAccel {
     /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
     ///
     /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
-    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").expires("off"));
+    /// assert_x_accel_redirect(response, &ExpectedXAccel::new("/x-accel/a.txt").expires("off")).await;
+    /// # }
     /// ```
     pub fn expires(mut self, expires: impl Into<String>) -> Self {
         self.expires = HeaderCheck::Equals(expires.into());
@@ -583,6 +639,8 @@ impl ExpectedXAccel {
     /// # use axum::response::IntoResponse;
     /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
     /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// # let target = HandOff::Nginx {
     /// #     uri: "/x-accel/a.txt".to_owned(),
     /// #     buffering: None,
@@ -592,7 +650,8 @@ impl ExpectedXAccel {
     /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
     ///
     /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
-    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").no_expires());
+    /// assert_x_accel_redirect(response, &ExpectedXAccel::new("/x-accel/a.txt").no_expires()).await;
+    /// # }
     /// ```
     pub fn no_expires(mut self) -> Self {
         self.expires = HeaderCheck::Absent;
@@ -607,6 +666,8 @@ impl ExpectedXAccel {
     /// # use axum::response::IntoResponse;
     /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
     /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// # let target = HandOff::Nginx {
     /// #     uri: "/x-accel/a.txt".to_owned(),
     /// #     buffering: None,
@@ -616,7 +677,8 @@ impl ExpectedXAccel {
     /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
     ///
     /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
-    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").limit_rate("1024"));
+    /// assert_x_accel_redirect(response, &ExpectedXAccel::new("/x-accel/a.txt").limit_rate("1024")).await;
+    /// # }
     /// ```
     pub fn limit_rate(mut self, limit_rate: impl Into<String>) -> Self {
         self.limit_rate = HeaderCheck::Equals(limit_rate.into());
@@ -631,6 +693,8 @@ impl ExpectedXAccel {
     /// # use axum::response::IntoResponse;
     /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
     /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// # let target = HandOff::Nginx {
     /// #     uri: "/x-accel/a.txt".to_owned(),
     /// #     buffering: None,
@@ -640,7 +704,8 @@ impl ExpectedXAccel {
     /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
     ///
     /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
-    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").no_limit_rate());
+    /// assert_x_accel_redirect(response, &ExpectedXAccel::new("/x-accel/a.txt").no_limit_rate()).await;
+    /// # }
     /// ```
     pub fn no_limit_rate(mut self) -> Self {
         self.limit_rate = HeaderCheck::Absent;
@@ -656,6 +721,8 @@ impl ExpectedXAccel {
     /// # use axum::response::IntoResponse;
     /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
     /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// # let target = HandOff::Nginx {
     /// #     uri: "/x-accel/a.txt".to_owned(),
     /// #     buffering: None,
@@ -665,7 +732,8 @@ impl ExpectedXAccel {
     /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
     ///
     /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
-    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").basename("a.txt"));
+    /// assert_x_accel_redirect(response, &ExpectedXAccel::new("/x-accel/a.txt").basename("a.txt")).await;
+    /// # }
     /// ```
     pub fn basename(mut self, basename: impl Into<String>) -> Self {
         self.basename = Some(basename.into());
@@ -679,6 +747,8 @@ impl ExpectedXAccel {
     /// # use axum::response::IntoResponse;
     /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
     /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// # let target = HandOff::Nginx {
     /// #     uri: "/x-accel/a.txt".to_owned(),
     /// #     buffering: None,
@@ -688,7 +758,8 @@ impl ExpectedXAccel {
     /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
     ///
     /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
-    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").content_type("text/plain; charset=utf-8"));
+    /// assert_x_accel_redirect(response, &ExpectedXAccel::new("/x-accel/a.txt").content_type("text/plain; charset=utf-8")).await;
+    /// # }
     /// ```
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
         self.content_type = Some(content_type.into());
@@ -702,6 +773,8 @@ impl ExpectedXAccel {
     /// # use axum::response::IntoResponse;
     /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
     /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// # let target = HandOff::Nginx {
     /// #     uri: "/x-accel/a.txt".to_owned(),
     /// #     buffering: None,
@@ -711,7 +784,8 @@ impl ExpectedXAccel {
     /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
     ///
     /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
-    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").attachment());
+    /// assert_x_accel_redirect(response, &ExpectedXAccel::new("/x-accel/a.txt").attachment()).await;
+    /// # }
     /// ```
     pub fn attachment(mut self) -> Self {
         self.disposition = Some(Disposition::Attachment);
@@ -725,6 +799,8 @@ impl ExpectedXAccel {
     /// # use axum::response::IntoResponse;
     /// # use axum_download::offload::{hand_off, Expires, HandOff, LimitRate};
     /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// # let target = HandOff::Nginx {
     /// #     uri: "/x-accel/a.txt".to_owned(),
     /// #     buffering: None,
@@ -734,7 +810,8 @@ impl ExpectedXAccel {
     /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").inline().into_response(), &target);
     ///
     /// // `response`: "a.txt" handed off to nginx at /x-accel/a.txt.
-    /// assert_x_accel_redirect(&response, &ExpectedXAccel::new("/x-accel/a.txt").inline());
+    /// assert_x_accel_redirect(response, &ExpectedXAccel::new("/x-accel/a.txt").inline()).await;
+    /// # }
     /// ```
     pub fn inline(mut self) -> Self {
         self.disposition = Some(Disposition::Inline);
@@ -745,24 +822,32 @@ impl ExpectedXAccel {
 /// Asserts that `response` hands a download off to nginx as `expected`
 /// describes.
 ///
-/// Always checks the status (`200 OK`), the [`X_ACCEL_REDIRECT`] header and
-/// that the hand-off carries no body: no `Content-Length` other than `0`,
-/// and a body that is not known to hold bytes (the body itself is not read).
-/// Then each check `expected` asks for: [`X_ACCEL_CHARSET`],
+/// Always checks the status (`200 OK` unless
+/// [`ExpectedXAccel::status`] says otherwise), the [`X_ACCEL_REDIRECT`]
+/// header and that the hand-off carries no body: no `Content-Length` other
+/// than `0`, and, when the returned future is awaited, a body that reads as
+/// empty. Then each check `expected` asks for: [`X_ACCEL_CHARSET`],
 /// [`X_ACCEL_BUFFERING`], [`X_ACCEL_EXPIRES`], [`X_ACCEL_LIMIT_RATE`], the
 /// file name, `Content-Type` and disposition.
+///
+/// Like [`assert_download_response`], the status and the headers are
+/// checked as soon as this function is called, so their panics point at
+/// the caller; the body is read when the returned future is awaited, and
+/// that panic names the caller's location in its message.
 ///
 /// # Panics
 ///
 /// On the first mismatch, with a message naming the field, the expected
-/// and the actual value.
+/// and the actual value; also when the body cannot be read.
 ///
 /// ```
 /// use axum::response::IntoResponse;
 /// use axum_download::test_util::{assert_x_accel_redirect, ExpectedXAccel};
-/// use axum_download::{VirtualDownload};
+/// use axum_download::VirtualDownload;
 /// use axum_download::offload::{hand_off, HandOff};
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
 /// let download = VirtualDownload::text("espace é.txt", "accent\n").into_response();
 /// let response = hand_off(
 ///     download,
@@ -774,18 +859,24 @@ impl ExpectedXAccel {
 ///     },
 /// );
 /// assert_x_accel_redirect(
-///     &response,
+///     response,
 ///     &ExpectedXAccel::new("/x-accel/espace%20%C3%A9.txt")
 ///         .charset("utf-8")
 ///         .buffering(false)
 ///         .no_expires()
 ///         .no_limit_rate()
 ///         .basename("espace é.txt"),
-/// );
+/// )
+/// .await;
+/// # }
 /// ```
 #[track_caller]
-pub fn assert_x_accel_redirect(response: &Response, expected: &ExpectedXAccel) {
-    check_status(X_ACCEL, response);
+pub fn assert_x_accel_redirect(
+    response: Response,
+    expected: &ExpectedXAccel,
+) -> impl Future<Output = ()> + Send + 'static {
+    let caller = Location::caller();
+    check_status(X_ACCEL, &response, expected.status);
     let headers = response.headers();
     check_header(
         X_ACCEL,
@@ -794,7 +885,7 @@ pub fn assert_x_accel_redirect(response: &Response, expected: &ExpectedXAccel) {
         "X-Accel-Redirect",
         &HeaderCheck::Equals(expected.redirect.clone()),
     );
-    check_empty_hand_off(X_ACCEL, response);
+    check_empty_hand_off(X_ACCEL, &response);
     for (name, shown, check) in [
         (&X_ACCEL_CHARSET, "X-Accel-Charset", &expected.charset),
         (&X_ACCEL_BUFFERING, "X-Accel-Buffering", &expected.buffering),
@@ -816,38 +907,229 @@ pub fn assert_x_accel_redirect(response: &Response, expected: &ExpectedXAccel) {
         expected.disposition,
         expected.basename.as_deref(),
     );
+    read_empty_body(X_ACCEL, caller, response)
 }
 
-/// Asserts that `response` hands a download off to Apache or lighttpd with
-/// the [`X_SENDFILE`] header naming `expected_path`.
+/// What [`assert_x_sendfile`] checks in an Apache or lighttpd hand-off.
 ///
-/// The header carries the path byte for byte (non-ASCII included) and must
-/// be exactly `expected_path`. Also checks the status
-/// (`200 OK`) and that the hand-off carries no body (no `Content-Length`
-/// other than `0`, a body not known to hold bytes).
+/// The status (`200 OK` unless [`status`](Self::status) says otherwise),
+/// the `X-Sendfile` path and the empty hand-off body are always checked;
+/// the file name, `Content-Type` and disposition (which the hand-off keeps
+/// from the download) only when asked.
+///
+/// ```
+/// use axum_download::test_util::ExpectedXSendfile;
+///
+/// let expected = ExpectedXSendfile::new("/srv/media/espace é.txt")
+///     .basename("espace é.txt")
+///     .content_type("text/plain; charset=utf-8")
+///     .attachment();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct ExpectedXSendfile {
+    path: PathBuf,
+    status: Option<StatusCode>,
+    basename: Option<String>,
+    content_type: Option<String>,
+    disposition: Option<Disposition>,
+}
+
+impl ExpectedXSendfile {
+    /// Expects `X-Sendfile` to name `path`, byte for byte (non-ASCII
+    /// included).
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_sendfile, ExpectedXSendfile};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, HandOff};
+    /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let target = HandOff::XSendfile { path: "/srv/media/a.txt".into() };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to Apache as /srv/media/a.txt.
+    /// assert_x_sendfile(response, &ExpectedXSendfile::new("/srv/media/a.txt")).await;
+    /// # }
+    /// ```
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            status: None,
+            basename: None,
+            content_type: None,
+            disposition: None,
+        }
+    }
+
+    /// The status expected instead of `200 OK` (what
+    /// [`hand_off`](crate::offload::hand_off) always answers), for a
+    /// hand-off the application builds itself.
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_sendfile, ExpectedXSendfile};
+    /// # use axum_download::offload::X_SENDFILE;
+    /// # use axum::response::Response;
+    /// # use http::StatusCode;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let response = Response::builder()
+    /// #     .status(StatusCode::NOT_FOUND)
+    /// #     .header(X_SENDFILE, "/srv/errors/404.html")
+    /// #     .body(axum::body::Body::empty())
+    /// #     .unwrap();
+    ///
+    /// // `response`: a 404 page handed off to Apache.
+    /// assert_x_sendfile(
+    ///     response,
+    ///     &ExpectedXSendfile::new("/srv/errors/404.html").status(StatusCode::NOT_FOUND),
+    /// )
+    /// .await;
+    /// # }
+    /// ```
+    pub fn status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// The file name the client sees, as for
+    /// [`ExpectedDownload::basename`]: the hand-off keeps the
+    /// `Content-Disposition` of the download.
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_sendfile, ExpectedXSendfile};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, HandOff};
+    /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let target = HandOff::XSendfile { path: "/srv/media/a.txt".into() };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to Apache as /srv/media/a.txt.
+    /// assert_x_sendfile(response, &ExpectedXSendfile::new("/srv/media/a.txt").basename("a.txt")).await;
+    /// # }
+    /// ```
+    pub fn basename(mut self, basename: impl Into<String>) -> Self {
+        self.basename = Some(basename.into());
+        self
+    }
+
+    /// The whole `Content-Type` header, exactly.
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_sendfile, ExpectedXSendfile};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, HandOff};
+    /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let target = HandOff::XSendfile { path: "/srv/media/a.txt".into() };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to Apache as /srv/media/a.txt.
+    /// assert_x_sendfile(response, &ExpectedXSendfile::new("/srv/media/a.txt").content_type("text/plain; charset=utf-8")).await;
+    /// # }
+    /// ```
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// `Content-Disposition: attachment`.
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_sendfile, ExpectedXSendfile};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, HandOff};
+    /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let target = HandOff::XSendfile { path: "/srv/media/a.txt".into() };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to Apache as /srv/media/a.txt.
+    /// assert_x_sendfile(response, &ExpectedXSendfile::new("/srv/media/a.txt").attachment()).await;
+    /// # }
+    /// ```
+    pub fn attachment(mut self) -> Self {
+        self.disposition = Some(Disposition::Attachment);
+        self
+    }
+
+    /// `Content-Disposition: inline`.
+    ///
+    /// ```
+    /// use axum_download::test_util::{assert_x_sendfile, ExpectedXSendfile};
+    /// # use axum::response::IntoResponse;
+    /// # use axum_download::offload::{hand_off, HandOff};
+    /// # use axum_download::VirtualDownload;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let target = HandOff::XSendfile { path: "/srv/media/a.txt".into() };
+    /// # let response = hand_off(VirtualDownload::text("a.txt", "hello").inline().into_response(), &target);
+    ///
+    /// // `response`: "a.txt" handed off to Apache as /srv/media/a.txt.
+    /// assert_x_sendfile(response, &ExpectedXSendfile::new("/srv/media/a.txt").inline()).await;
+    /// # }
+    /// ```
+    pub fn inline(mut self) -> Self {
+        self.disposition = Some(Disposition::Inline);
+        self
+    }
+}
+
+/// Asserts that `response` hands a download off to Apache or lighttpd as
+/// `expected` describes.
+///
+/// The [`X_SENDFILE`] header carries the path byte for byte (non-ASCII
+/// included) and must be exactly [`ExpectedXSendfile::new`]'s path. Also
+/// checks the status (`200 OK` unless [`ExpectedXSendfile::status`] says
+/// otherwise), that the hand-off carries no body (no `Content-Length` other
+/// than `0`, and, when the returned future is awaited, a body that reads as
+/// empty), and each check `expected` asks for: the file name,
+/// `Content-Type` and disposition.
+///
+/// The status and the headers are checked as soon as this function is
+/// called, so their panics point at the caller; the body is read when the
+/// returned future is awaited, and that panic names the caller's location
+/// in its message.
 ///
 /// # Panics
 ///
 /// On the first mismatch, with a message naming the field, the expected
-/// and the actual value.
+/// and the actual value; also when the body cannot be read.
 ///
 /// ```
-/// use std::path::PathBuf;
-///
 /// use axum::response::IntoResponse;
-/// use axum_download::test_util::assert_x_sendfile;
-/// use axum_download::{VirtualDownload};
+/// use axum_download::test_util::{assert_x_sendfile, ExpectedXSendfile};
+/// use axum_download::VirtualDownload;
 /// use axum_download::offload::{hand_off, HandOff};
 ///
-/// let download = VirtualDownload::text("report.txt", "...").into_response();
-/// let path = PathBuf::from("/srv/media/rapport é.txt");
-/// let response = hand_off(download, &HandOff::XSendfile { path: path.clone() });
-/// assert_x_sendfile(&response, &path);
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let download = VirtualDownload::text("rapport é.txt", "...").into_response();
+/// let path = "/srv/media/rapport é.txt";
+/// let response = hand_off(download, &HandOff::XSendfile { path: path.into() });
+/// assert_x_sendfile(
+///     response,
+///     &ExpectedXSendfile::new(path)
+///         .basename("rapport é.txt")
+///         .content_type("text/plain; charset=utf-8")
+///         .attachment(),
+/// )
+/// .await;
+/// # }
 /// ```
 #[track_caller]
-pub fn assert_x_sendfile(response: &Response, expected_path: impl AsRef<Path>) {
-    let expected_path = expected_path.as_ref();
-    check_status(SENDFILE, response);
+pub fn assert_x_sendfile(
+    response: Response,
+    expected: &ExpectedXSendfile,
+) -> impl Future<Output = ()> + Send + 'static {
+    let caller = Location::caller();
+    let expected_path = expected.path.as_path();
+    check_status(SENDFILE, &response, expected.status);
     let value = single_header(SENDFILE, response.headers(), &X_SENDFILE, "X-Sendfile");
     let Some(value) = value else {
         mismatch(
@@ -870,7 +1152,18 @@ pub fn assert_x_sendfile(response: &Response, expected_path: impl AsRef<Path>) {
             Some(("X-Sendfile (as sent)", value)),
         );
     }
-    check_empty_hand_off(SENDFILE, response);
+    check_empty_hand_off(SENDFILE, &response);
+    let headers = response.headers();
+    if let Some(content_type) = &expected.content_type {
+        check_content_type(SENDFILE, headers, content_type);
+    }
+    check_disposition(
+        SENDFILE,
+        headers,
+        expected.disposition,
+        expected.basename.as_deref(),
+    );
+    read_empty_body(SENDFILE, caller, response)
 }
 
 /// A temporary media directory for tests, deleted when dropped.
@@ -1133,11 +1426,12 @@ fn single_header<'a>(
     Some(first)
 }
 
+/// The status is `expected`, `200 OK` when not given.
 #[track_caller]
-fn check_status(helper: &str, response: &Response) {
-    let status = response.status();
-    if status != StatusCode::OK {
-        mismatch(helper, "status", StatusCode::OK, status, None);
+fn check_status(helper: &str, response: &Response, expected: Option<StatusCode>) {
+    let expected = expected.unwrap_or(StatusCode::OK);
+    if response.status() != expected {
+        mismatch(helper, "status", expected, response.status(), None);
     }
 }
 
@@ -1213,6 +1507,29 @@ fn check_empty_hand_off(helper: &str, response: &Response) {
             "an empty body (the proxy sends the file)",
             format_args!("a body of at least {} bytes", hint.lower()),
             None,
+        );
+    }
+}
+
+/// Reads the hand-off's body when awaited: the proxy sends the file, so
+/// it must be empty, however it announced its size.
+async fn read_empty_body(
+    helper: &'static str,
+    caller: &'static Location<'static>,
+    response: Response,
+) {
+    let actual = match response.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) => panic!(
+            "{helper} (called at {caller}): could not read the response body \
+             (a hand-off has none): {err}"
+        ),
+    };
+    if !actual.is_empty() {
+        panic!(
+            "{helper} (called at {caller}): body mismatch\n  \
+             expected: an empty body (the proxy sends the file)\n    actual: {}",
+            ShowBody(&actual),
         );
     }
 }

@@ -2,6 +2,8 @@
 //! `unzip -t`, Python's `zipfile` and the `zip` crate. A missing reader is
 //! a failure that says how to install it, never a skip.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -10,23 +12,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
-use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use axum_download::file::{ByteStream, DownloadFile, FileMeta, FileSource};
 use axum_download::rfc9110::ByteRange;
+use axum_download::test_util::TempMediaRoot;
 use axum_download::{
-    ArchiveDownload, DownloadError, DownloadLayer, DownloadResponse, FileSystemStorage,
-    PathDownload, Storage, VirtualDownload,
+    ArchiveDownload, DownloadLayer, FileSystemStorage, PathDownload, Storage, VirtualDownload,
 };
 use futures_util::future::BoxFuture;
-use http::{header, Method, Request, StatusCode};
+use http::{header, Method, StatusCode};
 use http_body_util::BodyExt;
-use tower::ServiceExt;
-
-type Download = Result<DownloadResponse, DownloadError>;
+use support::{body, header, mkfifo, pattern, request, Download};
 
 /// The files of the test tree below `docs/`, with their bytes.
 fn docs_files() -> Vec<(&'static str, Vec<u8>)> {
@@ -35,45 +33,33 @@ fn docs_files() -> Vec<(&'static str, Vec<u8>)> {
         ("espace é.txt", "accent é\n".as_bytes().to_vec()),
         ("empty.txt", Vec::new()),
         ("nested/dir/日本語.pdf", b"%PDF-1.4\n".to_vec()),
-        ("nested/big.bin", pattern(600 * 1024 + 17)),
+        ("nested/big.bin", pattern(600 * 1024 + 17, 1)),
         ("z-link-inside.txt", b"first file\n".to_vec()),
     ]
-}
-
-/// Deterministic bytes that are not all alike.
-fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
 }
 
 /// A media root with `docs/` (files, a nested tree, a symbolic link inside
 /// the root, one leaving it, a FIFO) and a secret file next to the root.
 struct Media {
-    dir: tempfile::TempDir,
+    dir: TempMediaRoot,
 }
 
 impl Media {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root");
-        std::fs::create_dir_all(root.join("docs/nested/dir")).unwrap();
-        std::fs::create_dir_all(root.join("empty-dir")).unwrap();
+        let dir = TempMediaRoot::new();
+        dir.dir("root/empty-dir");
         for (name, bytes) in docs_files() {
             if name != "z-link-inside.txt" {
-                std::fs::write(root.join("docs").join(name), bytes).unwrap();
+                dir.file(Path::new("root/docs").join(name), bytes);
             }
         }
-        std::fs::write(dir.path().join("secret.txt"), "SECRET\n").unwrap();
-        std::fs::write(root.join("top.txt"), "top\n").unwrap();
-        std::os::unix::fs::symlink("a.txt", root.join("docs/z-link-inside.txt")).unwrap();
-        std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("docs/leak.txt"))
-            .unwrap();
-        std::os::unix::fs::symlink(dir.path(), root.join("docs/leak-dir")).unwrap();
-        std::os::unix::fs::symlink(dir.path(), root.join("outside")).unwrap();
-        let fifo = Command::new("mkfifo")
-            .arg(root.join("docs/pipe"))
-            .status()
-            .expect("mkfifo (coreutils) must be installed");
-        assert!(fifo.success());
+        let secret = dir.file("secret.txt", "SECRET\n");
+        dir.file("root/top.txt", "top\n");
+        dir.symlink("root/docs/z-link-inside.txt", "a.txt");
+        dir.symlink("root/docs/leak.txt", secret);
+        dir.symlink("root/docs/leak-dir", dir.path());
+        dir.symlink("root/outside", dir.path());
+        mkfifo(&dir.path().join("root/docs/pipe"));
         Self { dir }
     }
 
@@ -98,44 +84,20 @@ fn app(root: PathBuf) -> Router {
         .with_state(root)
 }
 
-async fn request(app: Router, method: Method, uri: &str, headers: &[(&str, &str)]) -> Response {
-    let mut builder = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    app.oneshot(builder.body(Body::empty()).unwrap())
-        .await
-        .unwrap()
-}
-
-async fn body(response: Response) -> Vec<u8> {
-    response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec()
-}
-
-fn header(response: &Response, name: header::HeaderName) -> String {
-    response
-        .headers()
-        .get(&name)
-        .unwrap_or_else(|| panic!("no {name} header"))
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// The whole archive, checked: 200, exact length, zip headers.
 async fn fetch_whole(app: Router, uri: &str) -> (Vec<u8>, String) {
-    let response = request(app, Method::GET, uri, &[]).await;
+    let response = request(&app, Method::GET, uri, &[]).await;
     assert_eq!(response.status(), StatusCode::OK, "{uri}");
-    assert_eq!(header(&response, header::CONTENT_TYPE), "application/zip");
-    assert_eq!(header(&response, header::ACCEPT_RANGES), "bytes");
-    let length: usize = header(&response, header::CONTENT_LENGTH).parse().unwrap();
-    let etag = header(&response, header::ETAG);
+    assert_eq!(
+        header(&response, header::CONTENT_TYPE).unwrap(),
+        "application/zip"
+    );
+    assert_eq!(header(&response, header::ACCEPT_RANGES).unwrap(), "bytes");
+    let length: usize = header(&response, header::CONTENT_LENGTH)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let etag = header(&response, header::ETAG).unwrap().to_owned();
     assert!(etag.starts_with("\"zip-"), "a strong tag: {etag}");
     let bytes = body(response).await;
     assert_eq!(bytes.len(), length, "Content-Length is exact");
@@ -243,12 +205,12 @@ fn hex_of(bytes: &[u8]) -> String {
 #[tokio::test]
 async fn directory_archive_passes_three_readers() {
     let media = Media::new();
-    let response = request(app(media.root()), Method::GET, "/archive/docs", &[]).await;
+    let response = request(&app(media.root()), Method::GET, "/archive/docs", &[]).await;
     assert_eq!(
-        header(&response, header::CONTENT_DISPOSITION),
+        header(&response, header::CONTENT_DISPOSITION).unwrap(),
         "attachment; filename=\"docs.zip\""
     );
-    assert!(httpdate::parse_http_date(&header(&response, header::LAST_MODIFIED)).is_ok());
+    assert!(httpdate::parse_http_date(header(&response, header::LAST_MODIFIED).unwrap()).is_ok());
     let (bytes, _) = fetch_whole(app(media.root()), "/archive/docs").await;
     // The link leaving the root, the link to a directory and the FIFO are
     // left out; the link inside the root is an entry.
@@ -301,16 +263,16 @@ async fn three_ranges_make_the_whole() {
     for pair in cuts.windows(2) {
         let range = format!("bytes={}-{}", pair[0], pair[1] - 1);
         let response = request(
-            app(media.root()),
+            &app(media.root()),
             Method::GET,
             "/archive/docs",
             &[("range", &range)],
         )
         .await;
         assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT, "{range}");
-        assert_eq!(header(&response, header::ETAG), etag);
+        assert_eq!(header(&response, header::ETAG).unwrap(), etag);
         assert_eq!(
-            header(&response, header::CONTENT_RANGE),
+            header(&response, header::CONTENT_RANGE).unwrap(),
             format!("bytes {}-{}/{len}", pair[0], pair[1] - 1)
         );
         joined.extend(body(response).await);
@@ -331,7 +293,7 @@ async fn every_single_byte_range_matches_the_whole() {
     for start in starts {
         let range = format!("bytes={start}-{}", (start + 9).min(len - 1));
         let response = request(
-            app(media.root()),
+            &app(media.root()),
             Method::GET,
             "/archive/docs",
             &[("range", &range)],
@@ -353,7 +315,7 @@ async fn a_cut_download_resumes_with_if_range() {
     let cut = whole.len() / 3;
     let range = format!("bytes={cut}-");
     let response = request(
-        app(media.root()),
+        &app(media.root()),
         Method::GET,
         "/archive/docs",
         &[("range", &range), ("if-range", &etag)],
@@ -380,7 +342,7 @@ async fn a_changed_file_changes_the_etag_and_if_range_gets_the_whole() {
     let (changed, new_etag) = fetch_whole(app(media.root()), "/archive/docs").await;
     assert_ne!(etag, new_etag);
     let response = request(
-        app(media.root()),
+        &app(media.root()),
         Method::GET,
         "/archive/docs",
         &[("range", "bytes=100-"), ("if-range", &etag)],
@@ -401,7 +363,7 @@ async fn a_changed_file_changes_the_etag_and_if_range_gets_the_whole() {
 #[tokio::test]
 async fn a_file_changed_during_the_transfer_fails_it() {
     let media = Media::new();
-    let response = request(app(media.root()), Method::GET, "/archive/docs", &[]).await;
+    let response = request(&app(media.root()), Method::GET, "/archive/docs", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
     std::fs::write(media.root().join("docs/nested/big.bin"), b"shorter now").unwrap();
     let result = response.into_body().collect().await;
@@ -413,17 +375,17 @@ async fn conditional_and_head_answers() {
     let media = Media::new();
     let (whole, etag) = fetch_whole(app(media.root()), "/archive/docs").await;
     let response = request(
-        app(media.root()),
+        &app(media.root()),
         Method::GET,
         "/archive/docs",
         &[("if-none-match", &etag)],
     )
     .await;
     assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
-    let response = request(app(media.root()), Method::HEAD, "/archive/docs", &[]).await;
+    let response = request(&app(media.root()), Method::HEAD, "/archive/docs", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        header(&response, header::CONTENT_LENGTH),
+        header(&response, header::CONTENT_LENGTH).unwrap(),
         whole.len().to_string()
     );
     assert!(body(response).await.is_empty());
@@ -485,12 +447,12 @@ async fn head_and_304_open_no_file() {
             )
             .layer(DownloadLayer::new())
     };
-    let response = request(archive_app.clone(), Method::HEAD, "/files.zip", &[]).await;
+    let response = request(&archive_app, Method::HEAD, "/files.zip", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let etag = header(&response, header::ETAG);
+    let etag = header(&response, header::ETAG).unwrap().to_owned();
     body(response).await;
     let response = request(
-        archive_app.clone(),
+        &archive_app,
         Method::GET,
         "/files.zip",
         &[("if-none-match", &etag)],
@@ -615,7 +577,7 @@ async fn missing_and_escaping_directories_are_404() {
         "/archive//etc",
         "/archive/docs%5C..",
     ] {
-        let response = request(app(media.root()), Method::GET, uri, &[]).await;
+        let response = request(&app(media.root()), Method::GET, uri, &[]).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{uri}");
     }
 }
@@ -634,8 +596,11 @@ async fn a_sparse_entry_past_4_gib_uses_zip64() {
     drop(file);
     std::fs::write(media.root().join("huge/z.txt"), b"after the big one\n").unwrap();
 
-    let response = request(app(media.root()), Method::HEAD, "/archive/huge", &[]).await;
-    let len: u64 = header(&response, header::CONTENT_LENGTH).parse().unwrap();
+    let response = request(&app(media.root()), Method::HEAD, "/archive/huge", &[]).await;
+    let len: u64 = header(&response, header::CONTENT_LENGTH)
+        .unwrap()
+        .parse()
+        .unwrap();
     // Two local headers (zip64 extra on the big one), the bytes, two central
     // headers (zip64 extras: the sizes of one, the offset of the other) and
     // the zip64 end records.
@@ -652,7 +617,7 @@ async fn a_sparse_entry_past_4_gib_uses_zip64() {
     let started = std::time::Instant::now();
     let head = body(
         request(
-            app(media.root()),
+            &app(media.root()),
             Method::GET,
             "/archive/huge",
             &[("range", &format!("bytes=0-{}", head_len - 1))],
@@ -663,7 +628,7 @@ async fn a_sparse_entry_past_4_gib_uses_zip64() {
     let tail_range = format!("bytes={}-", len - tail_len);
     let tail = body(
         request(
-            app(media.root()),
+            &app(media.root()),
             Method::GET,
             "/archive/huge",
             &[("range", &tail_range)],

@@ -2,11 +2,14 @@
 //! a descriptor or memory without limit.
 #![cfg(unix)]
 
+mod support;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use axum_download::{DownloadError, FileSystemStorage, PathDownload, Storage, StorageDownload};
 use http::StatusCode;
+use support::mkfifo;
 
 /// How long refusing a non-regular file may take: opening a FIFO with a
 /// blocking open would wait for a writer forever.
@@ -29,14 +32,6 @@ async fn assert_refused_quickly(root: &Path, name: &str) {
         "{name}"
     );
     assert!(started.elapsed() < QUICK);
-}
-
-fn mkfifo(path: &Path) {
-    let status = std::process::Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("mkfifo (coreutils) must be installed");
-    assert!(status.success(), "mkfifo {}", path.display());
 }
 
 #[tokio::test]

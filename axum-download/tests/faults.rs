@@ -9,6 +9,8 @@
 //! tests run one at a time (they count the process's file descriptors).
 #![cfg(unix)]
 
+mod support;
+
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,89 +22,23 @@ use axum::routing::get;
 use axum::Router;
 use axum_download::file::{ByteStream, FileMeta};
 use axum_download::rfc9110::ByteRange;
-use axum_download::{
-    DownloadError, DownloadLayer, DownloadResponse, FileSystemStorage, PathDownload, Storage,
-    StorageDownload,
-};
+use axum_download::test_util::TempMediaRoot;
+use axum_download::{DownloadLayer, FileSystemStorage, PathDownload, Storage, StorageDownload};
 use futures_util::future::BoxFuture;
+use support::raw_http::{fetch, find, read_head, read_to_close, Head, Transfer, TRANSFER_TIMEOUT};
+use support::{path_app, path_handler, pattern, serial, serve, Download};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Mutex, MutexGuard};
 
-type Download = Result<DownloadResponse, DownloadError>;
-
-/// How long any one transfer may take before the test fails as hung.
-const TRANSFER_TIMEOUT: Duration = Duration::from_secs(20);
 const MIB: usize = 1024 * 1024;
+/// The seed of the test bytes.
+const SEED: u32 = 0x2545_F491;
 /// A path only the storage knows; it must never reach a client.
 const SECRET_ROOT: &str = "/srv/internal/secret-storage";
-
-/// The tests of this file run one at a time: they count descriptors.
-static SERIAL: Mutex<()> = Mutex::const_new(());
-
-async fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().await
-}
 
 // ---------------------------------------------------------------------------
 // Server side.
 // ---------------------------------------------------------------------------
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
-}
-
-/// Deterministic pseudo-random bytes (xorshift32).
-fn pattern(len: usize) -> Vec<u8> {
-    let mut state: u32 = 0x2545_F491;
-    let mut out = Vec::with_capacity(len + 4);
-    while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-struct Media {
-    dir: tempfile::TempDir,
-}
-
-impl Media {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// Writes `content` as `name` and returns its canonical path (what
-    /// `/proc/self/fd/N` links to).
-    fn file(&self, name: &str, content: &[u8]) -> PathBuf {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, content).unwrap();
-        path.canonicalize().unwrap()
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().to_path_buf()
-    }
-}
-
-async fn path_handler(State(root): State<PathBuf>, UrlPath(name): UrlPath<String>) -> Download {
-    PathDownload::from_root(root, name).await
-}
-
-fn path_app(root: PathBuf) -> Router {
-    Router::new()
-        .route("/path/{*name}", get(path_handler))
-        .layer(DownloadLayer::new())
-        .with_state(root)
-}
 
 /// What a handler does to the file after the metadata was read and before
 /// the response is returned (and so before the body is opened).
@@ -151,197 +87,6 @@ fn sabotaging_app(root: PathBuf, sabotage: Sabotage) -> Router {
         .route("/storage/{*name}", get(storage))
         .layer(DownloadLayer::new())
         .with_state((root, sabotage))
-}
-
-// ---------------------------------------------------------------------------
-// A raw HTTP/1.1 client.
-// ---------------------------------------------------------------------------
-
-struct Head {
-    status: u16,
-    headers: Vec<(String, String)>,
-}
-
-impl Head {
-    fn parse(text: &str) -> Self {
-        let mut lines = text.split("\r\n");
-        let status = lines
-            .next()
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("bad status line in {text:?}"));
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
-        Self { status, headers }
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn content_length(&self) -> Option<u64> {
-        self.header("content-length").map(|v| v.parse().unwrap())
-    }
-
-    fn chunked(&self) -> bool {
-        self.header("transfer-encoding")
-            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
-    }
-}
-
-/// What a client got before the connection closed.
-struct Transfer {
-    /// `None` when the connection closed before a whole head arrived.
-    head: Option<Head>,
-    /// The body bytes as sent (still chunk-encoded when chunked).
-    raw_body: Vec<u8>,
-    /// The read error that ended the transfer, if it was not a clean EOF.
-    error: Option<io::ErrorKind>,
-}
-
-impl Transfer {
-    /// The body, decoded, and whether it is complete: all `Content-Length`
-    /// bytes, or the last chunk of a chunked body.
-    fn body(&self) -> (Vec<u8>, bool) {
-        let Some(head) = &self.head else {
-            return (Vec::new(), false);
-        };
-        if head.chunked() {
-            return dechunk(&self.raw_body);
-        }
-        let complete = match head.content_length() {
-            Some(len) => self.raw_body.len() as u64 == len,
-            None => self.error.is_none(),
-        };
-        (self.raw_body.clone(), complete)
-    }
-
-    fn describe(&self) -> String {
-        let head = match &self.head {
-            None => "no head".to_owned(),
-            Some(h) => format!(
-                "{} content-length={:?} chunked={}",
-                h.status,
-                h.content_length(),
-                h.chunked()
-            ),
-        };
-        format!(
-            "{head}, {} body bytes, ended by {:?}",
-            self.raw_body.len(),
-            self.error
-        )
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Decodes a chunked body: the data, and whether the last chunk arrived.
-fn dechunk(raw: &[u8]) -> (Vec<u8>, bool) {
-    let mut out = Vec::new();
-    let mut rest = raw;
-    loop {
-        let Some(line_end) = find(rest, b"\r\n") else {
-            return (out, false);
-        };
-        let size = std::str::from_utf8(&rest[..line_end])
-            .ok()
-            .and_then(|line| line.split(';').next())
-            .and_then(|s| usize::from_str_radix(s.trim(), 16).ok());
-        let Some(size) = size else {
-            return (out, false);
-        };
-        rest = &rest[line_end + 2..];
-        if size == 0 {
-            return (out, rest.starts_with(b"\r\n"));
-        }
-        if rest.len() < size + 2 {
-            out.extend_from_slice(&rest[..size.min(rest.len())]);
-            return (out, false);
-        }
-        out.extend_from_slice(&rest[..size]);
-        if &rest[size..size + 2] != b"\r\n" {
-            return (out, false);
-        }
-        rest = &rest[size + 2..];
-    }
-}
-
-/// Connects and sends `GET path` (the server closes after the answer).
-async fn request(addr: SocketAddr, path: &str) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    stream
-}
-
-/// Reads the head; the bytes read past it start the body.
-async fn read_head(stream: &mut TcpStream) -> Transfer {
-    let mut received = Vec::new();
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        if let Some(end) = find(&received, b"\r\n\r\n") {
-            let head = Head::parse(std::str::from_utf8(&received[..end]).unwrap());
-            return Transfer {
-                head: Some(head),
-                raw_body: received[end + 4..].to_vec(),
-                error: None,
-            };
-        }
-        match stream.read(&mut buf).await {
-            Ok(0) => {
-                return Transfer {
-                    head: None,
-                    raw_body: received,
-                    error: None,
-                }
-            }
-            Ok(n) => received.extend_from_slice(&buf[..n]),
-            Err(err) => {
-                return Transfer {
-                    head: None,
-                    raw_body: received,
-                    error: Some(err.kind()),
-                }
-            }
-        }
-    }
-}
-
-/// Reads the rest of the body until the connection closes.
-async fn read_to_close(stream: &mut TcpStream, transfer: &mut Transfer) {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match stream.read(&mut buf).await {
-            Ok(0) => return,
-            Ok(n) => transfer.raw_body.extend_from_slice(&buf[..n]),
-            Err(err) => {
-                transfer.error = Some(err.kind());
-                return;
-            }
-        }
-    }
-}
-
-/// `GET path` to the end of the connection.
-async fn fetch(addr: SocketAddr, path: &str) -> Transfer {
-    tokio::time::timeout(TRANSFER_TIMEOUT, async {
-        let mut stream = request(addr, path).await;
-        let mut transfer = read_head(&mut stream).await;
-        if transfer.head.is_some() {
-            read_to_close(&mut stream, &mut transfer).await;
-        }
-        transfer
-    })
-    .await
-    .unwrap_or_else(|_| panic!("GET {path} hung for {TRANSFER_TIMEOUT:?}"))
 }
 
 /// The transfer of a `len`-byte file whose bytes are `expected` was
@@ -393,11 +138,11 @@ async fn library_client_fails(_url: &str) {}
 #[tokio::test]
 async fn file_deleted_after_metadata_aborts_the_transfer() {
     let _serial = serial().await;
-    let media = Media::new();
-    let content = pattern(MIB);
+    let media = TempMediaRoot::new();
+    let content = pattern(MIB, SEED);
     // A storage opens the name again for the bytes: the file is gone.
     media.file("b.bin", &content);
-    let addr = serve(sabotaging_app(media.root(), Sabotage::Delete)).await;
+    let addr = serve(sabotaging_app(media.path().to_path_buf(), Sabotage::Delete)).await;
     let transfer = fetch(addr, "/storage/b.bin").await;
     assert_aborted(&transfer, content.len(), &content);
     media.file("b.bin", &content);
@@ -407,12 +152,12 @@ async fn file_deleted_after_metadata_aborts_the_transfer() {
 #[tokio::test]
 async fn file_deleted_after_metadata_is_served_from_the_open_descriptor() {
     let _serial = serial().await;
-    let media = Media::new();
-    let content = pattern(MIB);
+    let media = TempMediaRoot::new();
+    let content = pattern(MIB, SEED);
     // A path download reads from the descriptor its metadata came from, as
     // nginx does: the unlinked file's bytes are still whole and the same.
     media.file("a.bin", &content);
-    let addr = serve(sabotaging_app(media.root(), Sabotage::Delete)).await;
+    let addr = serve(sabotaging_app(media.path().to_path_buf(), Sabotage::Delete)).await;
     let transfer = fetch(addr, "/path/a.bin").await;
     let (body, complete) = transfer.body();
     assert!(complete, "{}", transfer.describe());
@@ -422,13 +167,17 @@ async fn file_deleted_after_metadata_is_served_from_the_open_descriptor() {
 #[tokio::test]
 async fn file_truncated_after_metadata_aborts_the_transfer() {
     let _serial = serial().await;
-    let media = Media::new();
-    let content = pattern(4 * MIB);
+    let media = TempMediaRoot::new();
+    let content = pattern(4 * MIB, SEED);
     // Shorter than the first chunk, and a few chunks in.
     for cut in [1000, 2 * MIB as u64 + 1000] {
         for (route, name) in [("path", "a.bin"), ("storage", "b.bin")] {
             media.file(name, &content);
-            let addr = serve(sabotaging_app(media.root(), Sabotage::Truncate(cut))).await;
+            let addr = serve(sabotaging_app(
+                media.path().to_path_buf(),
+                Sabotage::Truncate(cut),
+            ))
+            .await;
             let transfer = fetch(addr, &format!("/{route}/{name}")).await;
             assert_aborted(&transfer, content.len(), &content);
             let (body, _) = transfer.body();
@@ -442,12 +191,14 @@ async fn file_truncated_after_metadata_aborts_the_transfer() {
 #[tokio::test]
 async fn file_truncated_mid_stream_aborts_the_transfer() {
     let _serial = serial().await;
-    let media = Media::new();
-    let content = pattern(32 * MIB);
+    let media = TempMediaRoot::new();
+    let content = pattern(32 * MIB, SEED);
     let path = media.file("big.bin", &content);
-    let addr = serve(path_app(media.root())).await;
+    let addr = serve(path_app(media.path().to_path_buf())).await;
 
-    let mut stream = request(addr, "/path/big.bin").await;
+    let mut stream = support::raw_http::request(addr, "/path/big.bin")
+        .await
+        .unwrap();
     let mut transfer = read_head(&mut stream).await;
     assert_eq!(
         transfer.head.as_ref().map(Head::content_length),
@@ -474,12 +225,14 @@ async fn file_deleted_mid_stream_is_sent_whole_from_the_open_file() {
     // On Unix a deleted file lives on while it is open: the download that
     // already opened it completes with the original bytes.
     let _serial = serial().await;
-    let media = Media::new();
-    let content = pattern(16 * MIB);
+    let media = TempMediaRoot::new();
+    let content = pattern(16 * MIB, SEED);
     let path = media.file("big.bin", &content);
-    let addr = serve(path_app(media.root())).await;
+    let addr = serve(path_app(media.path().to_path_buf())).await;
 
-    let mut stream = request(addr, "/path/big.bin").await;
+    let mut stream = support::raw_http::request(addr, "/path/big.bin")
+        .await
+        .unwrap();
     let mut transfer = read_head(&mut stream).await;
     let mut buf = vec![0u8; 64 * 1024];
     while transfer.raw_body.is_empty() {
@@ -499,12 +252,14 @@ async fn file_deleted_mid_stream_is_sent_whole_from_the_open_file() {
 #[tokio::test]
 async fn file_grown_mid_stream_sends_the_announced_length() {
     let _serial = serial().await;
-    let media = Media::new();
-    let content = pattern(8 * MIB);
+    let media = TempMediaRoot::new();
+    let content = pattern(8 * MIB, SEED);
     let path = media.file("big.bin", &content);
-    let addr = serve(path_app(media.root())).await;
+    let addr = serve(path_app(media.path().to_path_buf())).await;
 
-    let mut stream = request(addr, "/path/big.bin").await;
+    let mut stream = support::raw_http::request(addr, "/path/big.bin")
+        .await
+        .unwrap();
     let mut transfer = read_head(&mut stream).await;
     let mut buf = vec![0u8; 64 * 1024];
     while transfer.raw_body.is_empty() {
@@ -516,7 +271,7 @@ async fn file_grown_mid_stream_sends_the_announced_length() {
         .append(true)
         .open(&path)
         .unwrap();
-    io::Write::write_all(&mut file, &pattern(MIB)).unwrap();
+    io::Write::write_all(&mut file, &pattern(MIB, SEED)).unwrap();
     drop(file);
     tokio::time::timeout(TRANSFER_TIMEOUT, read_to_close(&mut stream, &mut transfer))
         .await
@@ -594,7 +349,7 @@ fn relay_app(upstream: SocketAddr) -> Router {
 async fn upstream_dying_mid_body_aborts_the_relay() {
     let _serial = serial().await;
     let announced = 4 * MIB;
-    let content = pattern(announced);
+    let content = pattern(announced, SEED);
     for death in [Death::Close, Death::Reset] {
         let head = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
@@ -613,7 +368,7 @@ async fn upstream_dying_mid_body_aborts_the_relay() {
 #[tokio::test]
 async fn chunked_upstream_dying_mid_body_aborts_the_relay() {
     let _serial = serial().await;
-    let content = pattern(3 * 16 * 1024);
+    let content = pattern(3 * 16 * 1024, SEED);
     for death in [Death::Close, Death::Reset] {
         let head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
                     Transfer-Encoding: chunked\r\n\r\n"
@@ -653,25 +408,11 @@ async fn chunked_upstream_dying_mid_body_aborts_the_relay() {
 
 #[cfg(target_os = "linux")]
 mod disconnects {
-    use std::time::Instant;
-
+    use super::support::{fds_on, open_fds, poll_until};
     use super::*;
 
     /// How long released resources may take to be released.
     const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
-
-    fn open_fds() -> usize {
-        std::fs::read_dir("/proc/self/fd").unwrap().count()
-    }
-
-    /// Descriptors of this process open on `path` (canonical).
-    fn fds_on(path: &Path) -> usize {
-        std::fs::read_dir("/proc/self/fd")
-            .unwrap()
-            .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
-            .filter(|target| target == path)
-            .count()
-    }
 
     fn alive_tasks() -> usize {
         tokio::runtime::Handle::current()
@@ -679,26 +420,10 @@ mod disconnects {
             .num_alive_tasks()
     }
 
-    /// Polls `probe` until `done` holds or `timeout` passes; returns the last value.
-    async fn poll_until<T: Copy>(
-        timeout: Duration,
-        probe: impl Fn() -> T,
-        done: impl Fn(T) -> bool,
-    ) -> T {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let value = probe();
-            if done(value) || Instant::now() >= deadline {
-                return value;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
     /// Starts a download of `path` and reads its head and first bytes, then
     /// holds the connection without reading.
     async fn slow_client(addr: SocketAddr, path: &str) -> TcpStream {
-        let mut stream = request(addr, path).await;
+        let mut stream = support::raw_http::request(addr, path).await.unwrap();
         let transfer = read_head(&mut stream).await;
         let head = transfer.head.as_ref().expect("no head");
         assert_eq!(head.status, 200);
@@ -712,11 +437,11 @@ mod disconnects {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn disconnecting_clients_release_file_handles_and_tasks() {
         let _serial = serial().await;
-        let media = Media::new();
-        let content = pattern(64 * MIB);
+        let media = TempMediaRoot::new();
+        let content = pattern(64 * MIB, SEED);
         let path = media.file("big.bin", &content);
         media.file("small.txt", b"warm up\n");
-        let addr = serve(path_app(media.root())).await;
+        let addr = serve(path_app(media.path().to_path_buf())).await;
         // Warm up the runtime, the blocking pool and the listener.
         let warm = fetch(addr, "/path/small.txt").await;
         assert!(warm.body().1, "{}", warm.describe());
@@ -827,9 +552,9 @@ fn body_text(transfer: &Transfer) -> String {
 #[tokio::test]
 async fn storage_errors_answer_500_without_internal_paths() {
     let _serial = serial().await;
-    let media = Media::new();
+    let media = TempMediaRoot::new();
     media.file("present.txt", b"here\n");
-    let root = media.root().canonicalize().unwrap();
+    let root = media.path().to_path_buf().canonicalize().unwrap();
     let addr = serve(storage_app(root.clone())).await;
     let root_text = root.to_string_lossy().into_owned();
 

@@ -2,6 +2,8 @@
 //! handlers (without the global middleware), and `DownloadLayer` with
 //! settings, both through a router and alone around a `service_fn`.
 
+mod support;
+
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,49 +17,23 @@ use axum_download::offload::{
     Backend, Expires, LimitRate, Rule, X_ACCEL_BUFFERING, X_ACCEL_CHARSET, X_ACCEL_EXPIRES,
     X_ACCEL_LIMIT_RATE, X_ACCEL_REDIRECT, X_SENDFILE,
 };
+use axum_download::test_util::TempMediaRoot;
 use axum_download::{
-    x_accel, x_sendfile, DownloadError, DownloadLayer, DownloadResponse, DownloadSettings,
-    FileSystemStorage, PathDownload, Storage, StorageDownload, VirtualDownload,
+    x_accel, x_sendfile, DownloadLayer, DownloadResponse, DownloadSettings, FileSystemStorage,
+    PathDownload, Storage, StorageDownload, VirtualDownload,
 };
-use http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
+use http::{header, Method, Request, StatusCode};
 use std::sync::Arc;
+use support::{body, header, request, Download};
 use tower::{Layer, ServiceExt};
 
-type Download = Result<DownloadResponse, DownloadError>;
-
-fn media() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("hello-world.txt"), "Hello world!\n").unwrap();
-    std::fs::write(dir.path().join("espace é.txt"), "accent\n").unwrap();
-    std::fs::write(dir.path().join("pixel.png"), b"\x89PNG").unwrap();
-    std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
-    std::fs::write(dir.path().join("a/b/c?#%.txt"), "odd\n").unwrap();
-    dir
-}
-
-async fn request(app: Router, uri: &str, headers: &[(&str, &str)]) -> Response {
-    let mut builder = Request::get(uri);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    app.oneshot(builder.body(Body::empty()).unwrap())
-        .await
-        .unwrap()
-}
-
-async fn body(response: Response) -> Vec<u8> {
-    response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec()
-}
-
-fn text(response: &Response, name: impl header::AsHeaderName) -> Option<&str> {
-    response.headers().get(name).map(|v| v.to_str().unwrap())
+fn media() -> TempMediaRoot {
+    let media = TempMediaRoot::new();
+    media.file("hello-world.txt", "Hello world!\n");
+    media.file("espace é.txt", "accent\n");
+    media.file("pixel.png", b"\x89PNG");
+    media.file("a/b/c?#%.txt", "odd\n");
+    media
 }
 
 #[x_accel(
@@ -101,30 +77,31 @@ fn macro_app(root: PathBuf) -> Router {
 async fn x_accel_macro_hands_off_without_middleware() {
     let dir = media();
     let response = request(
-        macro_app(dir.path().into()),
+        &macro_app(dir.path().into()),
+        Method::GET,
         "/nginx/espace%20%C3%A9.txt",
         &[],
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        text(&response, X_ACCEL_REDIRECT),
+        header(&response, X_ACCEL_REDIRECT),
         Some("/x-accel/espace%20%C3%A9.txt")
     );
-    assert_eq!(text(&response, X_ACCEL_BUFFERING), Some("no"));
-    assert_eq!(text(&response, X_ACCEL_EXPIRES), Some("60"));
-    assert_eq!(text(&response, X_ACCEL_LIMIT_RATE), Some("4096"));
-    assert_eq!(text(&response, X_ACCEL_CHARSET), Some("utf-8"));
+    assert_eq!(header(&response, X_ACCEL_BUFFERING), Some("no"));
+    assert_eq!(header(&response, X_ACCEL_EXPIRES), Some("60"));
+    assert_eq!(header(&response, X_ACCEL_LIMIT_RATE), Some("4096"));
+    assert_eq!(header(&response, X_ACCEL_CHARSET), Some("utf-8"));
     assert_eq!(
-        text(&response, header::CONTENT_TYPE),
+        header(&response, header::CONTENT_TYPE),
         Some("text/plain; charset=utf-8")
     );
     // The original file name, encoded once.
     assert_eq!(
-        text(&response, header::CONTENT_DISPOSITION),
+        header(&response, header::CONTENT_DISPOSITION),
         Some("attachment; filename=\"espace_e.txt\"; filename*=UTF-8''espace%20%C3%A9.txt")
     );
-    assert_ne!(text(&response, header::CONTENT_LENGTH), Some("7"));
+    assert_ne!(header(&response, header::CONTENT_LENGTH), Some("7"));
     assert!(body(response).await.is_empty());
 }
 
@@ -132,13 +109,14 @@ async fn x_accel_macro_hands_off_without_middleware() {
 async fn x_accel_target_encodes_question_mark_hash_and_percent() {
     let dir = media();
     let response = request(
-        macro_app(dir.path().into()),
+        &macro_app(dir.path().into()),
+        Method::GET,
         "/nginx/a/b/c%3F%23%25.txt",
         &[],
     )
     .await;
     assert_eq!(
-        text(&response, X_ACCEL_REDIRECT),
+        header(&response, X_ACCEL_REDIRECT),
         Some("/x-accel/a/b/c%3F%23%25.txt")
     );
 }
@@ -146,69 +124,85 @@ async fn x_accel_target_encodes_question_mark_hash_and_percent() {
 #[tokio::test]
 async fn x_accel_charset_absent_for_binary_types() {
     let dir = media();
-    let response = request(macro_app(dir.path().into()), "/nginx/pixel.png", &[]).await;
+    let response = request(
+        &macro_app(dir.path().into()),
+        Method::GET,
+        "/nginx/pixel.png",
+        &[],
+    )
+    .await;
     assert_eq!(
-        text(&response, X_ACCEL_REDIRECT),
+        header(&response, X_ACCEL_REDIRECT),
         Some("/x-accel/pixel.png")
     );
-    assert_eq!(text(&response, X_ACCEL_CHARSET), None);
+    assert_eq!(header(&response, X_ACCEL_CHARSET), None);
 }
 
 #[tokio::test]
 async fn conditional_request_is_answered_before_hand_off() {
     let dir = media();
-    let first = request(macro_app(dir.path().into()), "/nginx/hello-world.txt", &[]).await;
-    let etag = text(&first, header::ETAG).unwrap().to_owned();
+    let first = request(
+        &macro_app(dir.path().into()),
+        Method::GET,
+        "/nginx/hello-world.txt",
+        &[],
+    )
+    .await;
+    let etag = header(&first, header::ETAG).unwrap().to_owned();
     let response = request(
-        macro_app(dir.path().into()),
+        &macro_app(dir.path().into()),
+        Method::GET,
         "/nginx/hello-world.txt",
         &[("if-none-match", &etag)],
     )
     .await;
     assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
-    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+    assert_eq!(header(&response, X_ACCEL_REDIRECT), None);
 }
 
 #[tokio::test]
 async fn precondition_failure_is_answered_before_hand_off() {
     let dir = media();
     let response = request(
-        macro_app(dir.path().into()),
+        &macro_app(dir.path().into()),
+        Method::GET,
         "/nginx/hello-world.txt",
         &[("if-match", "\"nope\"")],
     )
     .await;
     assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
-    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+    assert_eq!(header(&response, X_ACCEL_REDIRECT), None);
 }
 
 #[tokio::test]
 async fn range_is_left_to_the_proxy() {
     let dir = media();
     let response = request(
-        macro_app(dir.path().into()),
+        &macro_app(dir.path().into()),
+        Method::GET,
         "/nginx/hello-world.txt",
         &[("range", "bytes=0-4")],
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        text(&response, X_ACCEL_REDIRECT),
+        header(&response, X_ACCEL_REDIRECT),
         Some("/x-accel/hello-world.txt")
     );
-    assert_eq!(text(&response, header::CONTENT_RANGE), None);
+    assert_eq!(header(&response, header::CONTENT_RANGE), None);
 }
 
 #[tokio::test]
 async fn file_outside_the_rule_source_is_streamed_by_the_app() {
     let dir = media();
     let response = request(
-        macro_app(dir.path().into()),
+        &macro_app(dir.path().into()),
+        Method::GET,
         "/elsewhere/hello-world.txt",
         &[("range", "bytes=0-4")],
     )
     .await;
-    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+    assert_eq!(header(&response, X_ACCEL_REDIRECT), None);
     // Not handed off, so the macro's finish answers the range itself.
     assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(body(response).await, b"Hello");
@@ -217,50 +211,58 @@ async fn file_outside_the_rule_source_is_streamed_by_the_app() {
 #[tokio::test]
 async fn generated_content_is_never_handed_off() {
     let dir = media();
-    let response = request(macro_app(dir.path().into()), "/virtual", &[]).await;
-    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+    let response = request(&macro_app(dir.path().into()), Method::GET, "/virtual", &[]).await;
+    assert_eq!(header(&response, X_ACCEL_REDIRECT), None);
     assert_eq!(body(response).await, b"generated");
 }
 
 #[tokio::test]
 async fn missing_file_is_404_not_a_hand_off() {
     let dir = media();
-    let response = request(macro_app(dir.path().into()), "/nginx/nope.txt", &[]).await;
+    let response = request(
+        &macro_app(dir.path().into()),
+        Method::GET,
+        "/nginx/nope.txt",
+        &[],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+    assert_eq!(header(&response, X_ACCEL_REDIRECT), None);
 }
 
 #[tokio::test]
 async fn escaping_path_is_404_not_a_hand_off() {
     let dir = media();
     let response = request(
-        macro_app(dir.path().into()),
+        &macro_app(dir.path().into()),
+        Method::GET,
         "/nginx/%2e%2e/etc/passwd",
         &[],
     )
     .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+    assert_eq!(header(&response, X_ACCEL_REDIRECT), None);
 }
 
 #[tokio::test]
 async fn x_sendfile_macro_sends_absolute_path_and_keeps_handler_headers() {
     let dir = media();
     let response = request(
-        macro_app(dir.path().into()),
+        &macro_app(dir.path().into()),
+        Method::GET,
         "/sendfile/hello-world.txt",
         &[],
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);
     let expected = dir.path().join("hello-world.txt");
-    assert_eq!(text(&response, X_SENDFILE), expected.to_str());
+    assert_eq!(header(&response, X_SENDFILE), expected.to_str());
     assert_eq!(
-        text(&response, header::CACHE_CONTROL),
+        header(&response, header::CACHE_CONTROL),
         Some("private, max-age=60")
     );
-    assert_eq!(text(&response, header::SET_COOKIE), Some("seen=1"));
-    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+    assert_eq!(header(&response, header::SET_COOKIE), Some("seen=1"));
+    assert_eq!(header(&response, X_ACCEL_REDIRECT), None);
     assert!(body(response).await.is_empty());
 }
 
@@ -268,7 +270,8 @@ async fn x_sendfile_macro_sends_absolute_path_and_keeps_handler_headers() {
 async fn x_sendfile_path_is_the_real_path_byte_for_byte() {
     let dir = media();
     let response = request(
-        macro_app(dir.path().into()),
+        &macro_app(dir.path().into()),
+        Method::GET,
         "/sendfile/espace%20%C3%A9.txt",
         &[],
     )
@@ -284,12 +287,13 @@ async fn x_sendfile_path_is_the_real_path_byte_for_byte() {
 async fn x_sendfile_name_with_percent_is_streamed_by_the_app() {
     let dir = media();
     let response = request(
-        macro_app(dir.path().into()),
+        &macro_app(dir.path().into()),
+        Method::GET,
         "/sendfile/a/b/c%3F%23%25.txt",
         &[],
     )
     .await;
-    assert_eq!(text(&response, X_SENDFILE), None);
+    assert_eq!(header(&response, X_SENDFILE), None);
     assert_eq!(body(response).await, b"odd\n");
 }
 
@@ -331,29 +335,31 @@ fn optimized_settings() -> DownloadSettings {
 async fn middleware_hands_off_matching_storage_url() {
     let dir = media();
     let response = request(
-        storage_app(dir.path().into(), optimized_settings()),
+        &storage_app(dir.path().into(), optimized_settings()),
+        Method::GET,
         "/optimized/espace%20%C3%A9.txt",
         &[],
     )
     .await;
     assert_eq!(
-        text(&response, X_ACCEL_REDIRECT),
+        header(&response, X_ACCEL_REDIRECT),
         Some("/x-accel/espace%20%C3%A9.txt")
     );
-    assert_eq!(text(&response, X_ACCEL_EXPIRES), Some("3600"));
-    assert_eq!(text(&response, X_ACCEL_LIMIT_RATE), Some("1048576"));
+    assert_eq!(header(&response, X_ACCEL_EXPIRES), Some("3600"));
+    assert_eq!(header(&response, X_ACCEL_LIMIT_RATE), Some("1048576"));
 }
 
 #[tokio::test]
 async fn middleware_matches_whole_segments_only() {
     let dir = media();
     let response = request(
-        storage_app(dir.path().into(), optimized_settings()),
+        &storage_app(dir.path().into(), optimized_settings()),
+        Method::GET,
         "/plain/hello-world.txt",
         &[],
     )
     .await;
-    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+    assert_eq!(header(&response, X_ACCEL_REDIRECT), None);
     assert_eq!(body(response).await, b"Hello world!\n");
 }
 
@@ -366,14 +372,15 @@ async fn development_backend_streams_with_same_headers() {
             .backend(Backend::Development),
     );
     let response = request(
-        storage_app(dir.path().into(), settings),
+        &storage_app(dir.path().into(), settings),
+        Method::GET,
         "/optimized/espace%20%C3%A9.txt",
         &[],
     )
     .await;
-    assert_eq!(text(&response, X_ACCEL_REDIRECT), None);
+    assert_eq!(header(&response, X_ACCEL_REDIRECT), None);
     assert_eq!(
-        text(&response, header::CONTENT_DISPOSITION),
+        header(&response, header::CONTENT_DISPOSITION),
         Some("attachment; filename=\"espace_e.txt\"; filename*=UTF-8''espace%20%C3%A9.txt")
     );
     assert_eq!(body(response).await, b"accent\n");
@@ -424,7 +431,7 @@ async fn middleware_alone_around_a_service_fn() {
         .await
         .unwrap();
     assert_eq!(
-        text(&response, X_SENDFILE),
+        header(&response, X_SENDFILE),
         Some("/proxy/media/hello-world.txt")
     );
 
@@ -438,7 +445,7 @@ async fn middleware_alone_around_a_service_fn() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
-    assert_eq!(text(&response, X_SENDFILE), None);
+    assert_eq!(header(&response, X_SENDFILE), None);
 }
 
 // --- the grid: each download kind with each backend ---
@@ -487,7 +494,7 @@ async fn kind_response(
             }),
         )
         .layer(DownloadLayer::with_settings(settings));
-    request(app, "/", &[]).await
+    request(&app, Method::GET, "/", &[]).await
 }
 
 #[tokio::test]
@@ -512,7 +519,7 @@ async fn storage_download_hands_off_to_nginx() {
         DownloadSettings::new(Backend::Nginx).rule(Rule::nginx("/x-accel/").source_url("/media/"));
     let response = kind_response(dir.path(), "storage", "a/b/c?#%.txt", settings).await;
     assert_eq!(
-        text(&response, X_ACCEL_REDIRECT),
+        header(&response, X_ACCEL_REDIRECT),
         Some("/x-accel/a/b/c%3F%23%25.txt")
     );
 }
@@ -524,11 +531,11 @@ async fn object_download_hands_off_to_nginx_keeping_its_name() {
         DownloadSettings::new(Backend::Nginx).rule(Rule::nginx("/x-accel/").source_url("/media/"));
     let response = kind_response(dir.path(), "object", "espace é.txt", settings).await;
     assert_eq!(
-        text(&response, X_ACCEL_REDIRECT),
+        header(&response, X_ACCEL_REDIRECT),
         Some("/x-accel/espace%20%C3%A9.txt")
     );
     assert_eq!(
-        text(&response, header::CONTENT_DISPOSITION),
+        header(&response, header::CONTENT_DISPOSITION),
         Some("attachment; filename=\"Rapport_final.txt\"; filename*=UTF-8''Rapport%20final.txt")
     );
 }
@@ -564,8 +571,8 @@ async fn http_and_virtual_downloads_are_never_handed_off() {
         )
         .layer(DownloadLayer::with_settings(settings));
     for uri in ["/bytes", "/stream"] {
-        let response = request(app.clone(), uri, &[]).await;
-        assert_eq!(text(&response, X_ACCEL_REDIRECT), None, "{uri}");
+        let response = request(&app, Method::GET, uri, &[]).await;
+        assert_eq!(header(&response, X_ACCEL_REDIRECT), None, "{uri}");
         assert_eq!(body(response).await.len(), 3, "{uri}");
     }
 }

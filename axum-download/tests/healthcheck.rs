@@ -2,6 +2,8 @@
 //! (The full chain through a real nginx is in the e2e tests.)
 #![cfg(feature = "http-download")]
 
+mod support;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,6 +14,7 @@ use axum_download::offload::{Backend, Rule, X_ACCEL_REDIRECT};
 use axum_download::{DownloadLayer, DownloadSettings, FileSystemStorage, Storage};
 use http::StatusCode;
 use http_body_util::BodyExt;
+use support::serve;
 use tower::ServiceExt;
 
 const CONTENT: &str = "healthy\n";
@@ -37,13 +40,6 @@ fn app(check: Arc<Healthcheck>, settings: DownloadSettings) -> Router {
 fn nginx_settings() -> DownloadSettings {
     DownloadSettings::new(Backend::Nginx)
         .rule(Rule::nginx("/x-accel/").source_url("/media/optimized/"))
-}
-
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/healthcheck")
 }
 
 #[tokio::test]
@@ -111,7 +107,10 @@ async fn check_url_without_proxy_reports_the_unserved_hand_off() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("healthcheck.txt"), CONTENT).unwrap();
     let check = check(dir.path());
-    let url = serve(app(check.clone(), nginx_settings())).await;
+    let url = format!(
+        "http://{}/healthcheck",
+        serve(app(check.clone(), nginx_settings())).await
+    );
     let err = check.check_url(&url).await.unwrap_err();
     assert_eq!(err.link(), "proxy");
     assert!(err.reason().contains("x-accel-redirect"), "{err}");
@@ -123,7 +122,10 @@ async fn check_url_passes_when_the_bytes_arrive() {
     std::fs::write(dir.path().join("healthcheck.txt"), CONTENT).unwrap();
     let check = check(dir.path());
     // The development backend streams from the app: the bytes arrive.
-    let url = serve(app(check.clone(), DownloadSettings::default())).await;
+    let url = format!(
+        "http://{}/healthcheck",
+        serve(app(check.clone(), DownloadSettings::default())).await
+    );
     assert_eq!(check.check_url(&url).await, Ok(()));
 }
 
@@ -131,7 +133,10 @@ async fn check_url_passes_when_the_bytes_arrive() {
 async fn check_url_reports_the_app_when_storage_fails() {
     let dir = tempfile::tempdir().unwrap();
     let check = check(dir.path());
-    let url = serve(app(check.clone(), DownloadSettings::default())).await;
+    let url = format!(
+        "http://{}/healthcheck",
+        serve(app(check.clone(), DownloadSettings::default())).await
+    );
     let err = check.check_url(&url).await.unwrap_err();
     assert_eq!(err.link(), "app");
     assert!(err.reason().starts_with("storage: "), "{err}");

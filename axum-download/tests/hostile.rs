@@ -2,19 +2,20 @@
 //! characters in names on disk, in URLs, in hand-off targets and in an
 //! upstream's headers never split or inject a header and never panic.
 
+mod support;
+
 use std::path::PathBuf;
 
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use axum_download::offload::{Backend, Rule, X_ACCEL_REDIRECT, X_SENDFILE};
-use axum_download::{
-    DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, PathDownload,
-};
+use axum_download::test_util::TempMediaRoot;
+use axum_download::{DownloadLayer, DownloadSettings};
 use http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
+use support::path_handler;
 use tower::ServiceExt;
 
 /// Names that are legal on Linux and hostile in a header.
@@ -31,16 +32,9 @@ const HOSTILE: &[&str] = &[
     "unicode\u{2028}line.txt",
 ];
 
-async fn download(
-    State(root): State<PathBuf>,
-    UrlPath(name): UrlPath<String>,
-) -> Result<DownloadResponse, DownloadError> {
-    PathDownload::from_root(root, name).await
-}
-
 fn app(root: PathBuf, settings: DownloadSettings) -> Router {
     Router::new()
-        .route("/{*name}", get(download))
+        .route("/{*name}", get(path_handler))
         .layer(DownloadLayer::with_settings(settings))
         .with_state(root)
 }
@@ -58,12 +52,12 @@ async fn fetch(app: Router, name: &str) -> Response {
         .unwrap()
 }
 
-fn media() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+fn media() -> TempMediaRoot {
+    let media = TempMediaRoot::new();
     for name in HOSTILE {
-        std::fs::write(dir.path().join(name), name.as_bytes()).unwrap();
+        media.file(name, name.as_bytes());
     }
-    dir
+    media
 }
 
 /// Every header value is one line of visible ASCII or obs-text: no CR, LF

@@ -7,20 +7,20 @@
 //! and print their figures (run with `--nocapture` to see them).
 #![cfg(target_os = "linux")]
 
+mod support;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path as UrlPath, State};
-use axum::routing::get;
-use axum::Router;
-use axum_download::{DownloadError, DownloadLayer, DownloadResponse, PathDownload};
+use axum_download::test_util::TempMediaRoot;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Mutex;
+use support::raw_http::{read_head, request};
+use support::{fds_on, open_fds, path_app, pattern, poll_until, serve, SERIAL};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
 
 const MIB: usize = 1024 * 1024;
 /// Concurrent downloads of the large file; `AXUM_DOWNLOAD_LOAD_DOWNLOADS`
@@ -65,63 +65,9 @@ const CHILD_MALLOC: [(&str, &str); 4] = [
 ];
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The tests of this file run one at a time: they measure the process.
-static SERIAL: Mutex<()> = Mutex::const_new(());
-
-async fn serve(root: PathBuf) -> SocketAddr {
-    async fn download(
-        State(root): State<PathBuf>,
-        UrlPath(name): UrlPath<String>,
-    ) -> Result<DownloadResponse, DownloadError> {
-        PathDownload::from_root(root, name).await
-    }
-    let app = Router::new()
-        .route("/path/{*name}", get(download))
-        .layer(DownloadLayer::new())
-        .with_state(root);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
-}
-
-/// Deterministic pseudo-random bytes (xorshift32).
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut state = seed;
-    let mut out = Vec::with_capacity(len + 4);
-    while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-/// Writes `content` as `name` under `root` and returns its canonical path.
-fn write_file(root: &Path, name: &str, content: &[u8]) -> PathBuf {
-    let path = root.join(name);
-    std::fs::write(&path, content).unwrap();
-    path.canonicalize().unwrap()
-}
-
 // ---------------------------------------------------------------------------
 // Measuring the process.
 // ---------------------------------------------------------------------------
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-/// Descriptors of this process open on `path` (canonical).
-fn fds_on(path: &Path) -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
-        .filter(|target| target == path)
-        .count()
-}
 
 /// The resident set size, in KiB.
 fn rss_kib() -> u64 {
@@ -131,22 +77,6 @@ fn rss_kib() -> u64 {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("no VmRSS in /proc/self/status")
-}
-
-/// Polls `probe` until `done` holds or `timeout` passes; returns the last value.
-async fn poll_until<T: Copy>(
-    timeout: Duration,
-    probe: impl Fn() -> T,
-    done: impl Fn(T) -> bool,
-) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let value = probe();
-        if done(value) || Instant::now() >= deadline {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Samples the process every 100 ms until stopped and keeps the peaks.
@@ -183,60 +113,23 @@ impl Monitor {
 // A raw HTTP/1.1 client.
 // ---------------------------------------------------------------------------
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Connects (retrying while the listener's backlog is full) and sends
-/// `GET path`; the server closes after the answer.
-async fn request(addr: SocketAddr, path: &str) -> Result<TcpStream, String> {
-    let mut attempt = 0;
-    let mut stream = loop {
-        match TcpStream::connect(addr).await {
-            Ok(stream) => break stream,
-            Err(err) if attempt < 5 => {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
-                let _ = err;
-            }
-            Err(err) => return Err(format!("connect: {err}")),
-        }
-    };
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|e| format!("send: {e}"))?;
-    Ok(stream)
-}
-
 /// Reads the head, checks it is a 200 announcing `len` bytes, and returns
 /// the body bytes read past it.
-async fn read_head(stream: &mut TcpStream, len: usize) -> Result<Vec<u8>, String> {
-    let mut received = Vec::new();
-    let mut buf = [0u8; 4096];
-    let end = loop {
-        if let Some(end) = find(&received, b"\r\n\r\n") {
-            break end;
-        }
-        match stream.read(&mut buf).await {
-            Ok(0) => return Err("closed before the head".to_owned()),
-            Ok(n) => received.extend_from_slice(&buf[..n]),
-            Err(err) => return Err(format!("reading the head: {err}")),
-        }
+async fn read_ok_head(stream: &mut TcpStream, len: usize) -> Result<Vec<u8>, String> {
+    let transfer = read_head(stream).await;
+    let Some(head) = &transfer.head else {
+        return Err(format!("closed before the head: {}", transfer.describe()));
     };
-    let head = String::from_utf8_lossy(&received[..end]).to_ascii_lowercase();
-    if !head.starts_with("http/1.1 200 ") {
-        return Err(format!("not a 200: {head}"));
+    if head.status != 200 {
+        return Err(format!("not a 200: {}", transfer.describe()));
     }
-    let announced = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .map(str::trim);
-    if announced != Some(len.to_string().as_str()) {
-        return Err(format!("announced {announced:?}, expected {len}"));
+    if head.content_length() != Some(len as u64) {
+        return Err(format!(
+            "announced {:?}, expected {len}",
+            head.content_length()
+        ));
     }
-    Ok(received[end + 4..].to_vec())
+    Ok(transfer.raw_body)
 }
 
 /// Downloads `path`, comparing every byte with `expected` as it arrives
@@ -249,7 +142,7 @@ async fn download(
 ) -> Result<Duration, String> {
     let start = Instant::now();
     let mut stream = request(addr, path).await?;
-    let first = read_head(&mut stream, expected.len()).await?;
+    let first = read_ok_head(&mut stream, expected.len()).await?;
     let mut hasher = hash.then(Sha256::new);
     let mut offset = 0;
     let mut check = |bytes: &[u8], offset: &mut usize| -> Result<(), String> {
@@ -344,10 +237,10 @@ fn concurrent_downloads_of_a_large_file_arrive_whole_and_leave_nothing_behind() 
 }
 
 async fn concurrent_downloads() {
-    let dir = tempfile::tempdir().unwrap();
+    let media = TempMediaRoot::new();
     let content = Arc::new(pattern(LARGE, 0x2545_F491));
-    let file = write_file(dir.path(), "large.bin", &content);
-    let addr = serve(dir.path().to_path_buf()).await;
+    let file = media.file("large.bin", &*content);
+    let addr = serve(path_app(media.path().to_path_buf())).await;
     // Warm up the runtime, the blocking pool and the listener.
     download(addr, "/path/large.bin", content.clone(), true)
         .await
@@ -431,12 +324,12 @@ async fn concurrent_downloads() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_clients_do_not_starve_fast_ones() {
     let _serial = SERIAL.lock().await;
-    let dir = tempfile::tempdir().unwrap();
+    let media = TempMediaRoot::new();
     let large = Arc::new(pattern(LARGE, 0x1234_5678));
     let small = Arc::new(pattern(SMALL, 0x0BAD_F00D));
-    let large_path = write_file(dir.path(), "large.bin", &large);
-    let small_path = write_file(dir.path(), "small.bin", &small);
-    let addr = serve(dir.path().to_path_buf()).await;
+    let large_path = media.file("large.bin", &*large);
+    let small_path = media.file("small.bin", &*small);
+    let addr = serve(path_app(media.path().to_path_buf())).await;
     download(addr, "/path/small.bin", small.clone(), true)
         .await
         .unwrap();
@@ -451,7 +344,7 @@ async fn slow_clients_do_not_starve_fast_ones() {
                 (connected.clone(), slow_bytes.clone(), large.clone());
             tokio::spawn(async move {
                 let mut stream = request(addr, "/path/large.bin").await?;
-                let mut received = read_head(&mut stream, LARGE).await?;
+                let mut received = read_ok_head(&mut stream, LARGE).await?;
                 connected.fetch_add(1, Ordering::Relaxed);
                 let mut buf = [0u8; 256];
                 loop {

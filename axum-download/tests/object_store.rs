@@ -4,13 +4,13 @@
 //! the status of each failure.
 #![cfg(feature = "object-store")]
 
+mod support;
+
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::body::Body;
-use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use axum_download::offload::{Backend, Rule, X_ACCEL_REDIRECT, X_ACCEL_REMOTE_RANGE};
@@ -21,8 +21,7 @@ use axum_download::{
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
-use http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
+use http::{header, StatusCode};
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::signer::{Method, Signer, Url};
@@ -31,7 +30,7 @@ use object_store::{
     ListResult, MultipartUpload, ObjectMeta, ObjectStore, ObjectStoreExt, PutMultipartOptions,
     PutOptions, PutPayload, PutResult,
 };
-use tower::ServiceExt;
+use support::{header, request, try_body};
 
 const HELLO: &[u8] = b"Hello world!\n";
 
@@ -202,35 +201,6 @@ fn app(store: Arc<Recording>, timeout: Duration) -> Router {
         .with_state(storage)
 }
 
-async fn send(app: &Router, method: &str, uri: &str, headers: &[(&str, &str)]) -> Response {
-    let mut request = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    app.clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap()
-}
-
-async fn body(response: Response) -> Result<Vec<u8>, String> {
-    response
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes().to_vec())
-        .map_err(|err| err.to_string())
-}
-
-fn text<'a>(response: &'a Response, name: &str) -> &'a str {
-    response
-        .headers()
-        .get(name)
-        .unwrap_or_else(|| panic!("no {name} header"))
-        .to_str()
-        .unwrap()
-}
-
 const SECOND: Duration = Duration::from_secs(1);
 
 #[tokio::test]
@@ -253,18 +223,20 @@ async fn metadata_comes_from_one_head_request() {
 async fn full_download_has_the_store_validators_and_type() {
     let store = store().await;
     let app = app(store.clone(), SECOND);
-    let response = send(&app, "GET", "/s3/docs/hello%20world.txt", &[]).await;
+    let response = request(&app, Method::GET, "/s3/docs/hello%20world.txt", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(text(&response, "content-length"), "13");
+    assert_eq!(header(&response, "content-length").unwrap(), "13");
     assert_eq!(
-        text(&response, "content-type"),
+        header(&response, "content-type").unwrap(),
         "text/plain; charset=latin1"
     );
-    assert!(text(&response, "content-disposition").contains("hello"));
+    assert!(header(&response, "content-disposition")
+        .unwrap()
+        .contains("hello"));
     assert!(response.headers().contains_key(header::ETAG));
     assert!(response.headers().contains_key(header::LAST_MODIFIED));
-    assert_eq!(text(&response, "accept-ranges"), "bytes");
-    assert_eq!(body(response).await.unwrap(), HELLO);
+    assert_eq!(header(&response, "accept-ranges").unwrap(), "bytes");
+    assert_eq!(try_body(response).await.unwrap(), HELLO);
     assert_eq!(store.take_calls(), vec![(true, None), (false, None)]);
 }
 
@@ -272,10 +244,10 @@ async fn full_download_has_the_store_validators_and_type() {
 async fn a_single_range_is_one_plain_ranged_read() {
     let store = store().await;
     let app = app(store.clone(), SECOND);
-    let response = send(&app, "GET", "/s3/data.bin", &[("range", "bytes=2-4")]).await;
+    let response = request(&app, Method::GET, "/s3/data.bin", &[("range", "bytes=2-4")]).await;
     assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
-    assert_eq!(text(&response, "content-range"), "bytes 2-4/10");
-    assert_eq!(body(response).await.unwrap(), b"234");
+    assert_eq!(header(&response, "content-range").unwrap(), "bytes 2-4/10");
+    assert_eq!(try_body(response).await.unwrap(), b"234");
     assert_eq!(
         store.take_calls(),
         vec![(true, None), (false, Some(GetRange::Bounded(2..5)))]
@@ -286,10 +258,18 @@ async fn a_single_range_is_one_plain_ranged_read() {
 async fn multipart_ranges_are_assembled_from_ranged_reads() {
     let store = store().await;
     let app = app(store.clone(), SECOND);
-    let response = send(&app, "GET", "/s3/data.bin", &[("range", "bytes=0-1,7-")]).await;
+    let response = request(
+        &app,
+        Method::GET,
+        "/s3/data.bin",
+        &[("range", "bytes=0-1,7-")],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
-    assert!(text(&response, "content-type").starts_with("multipart/byteranges; boundary="));
-    let body = String::from_utf8(body(response).await.unwrap()).unwrap();
+    assert!(header(&response, "content-type")
+        .unwrap()
+        .starts_with("multipart/byteranges; boundary="));
+    let body = String::from_utf8(try_body(response).await.unwrap()).unwrap();
     assert!(
         body.contains("Content-Range: bytes 0-1/10\r\n\r\n01\r\n"),
         "{body}"
@@ -312,47 +292,69 @@ async fn multipart_ranges_are_assembled_from_ranged_reads() {
 async fn if_range_with_another_etag_gets_the_whole_object() {
     let store = store().await;
     let app = app(store.clone(), SECOND);
-    let response = send(
+    let response = request(
         &app,
-        "GET",
+        Method::GET,
         "/s3/data.bin",
         &[("range", "bytes=2-4"), ("if-range", "\"other\"")],
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(body(response).await.unwrap(), b"0123456789");
+    assert_eq!(try_body(response).await.unwrap(), b"0123456789");
 }
 
 #[tokio::test]
 async fn if_range_with_the_etag_gets_the_range() {
     let store = store().await;
     let app = app(store.clone(), SECOND);
-    let etag = text(&send(&app, "HEAD", "/s3/data.bin", &[]).await, "etag").to_owned();
-    let response = send(
+    let etag = header(
+        &request(&app, Method::HEAD, "/s3/data.bin", &[]).await,
+        "etag",
+    )
+    .unwrap()
+    .to_owned();
+    let response = request(
         &app,
-        "GET",
+        Method::GET,
         "/s3/data.bin",
         &[("range", "bytes=2-4"), ("if-range", &etag)],
     )
     .await;
     assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
-    assert_eq!(body(response).await.unwrap(), b"234");
+    assert_eq!(try_body(response).await.unwrap(), b"234");
 }
 
 #[tokio::test]
 async fn conditions_are_answered_without_reading_the_object() {
     let store = store().await;
     let app = app(store.clone(), SECOND);
-    let etag = text(&send(&app, "HEAD", "/s3/data.bin", &[]).await, "etag").to_owned();
+    let etag = header(
+        &request(&app, Method::HEAD, "/s3/data.bin", &[]).await,
+        "etag",
+    )
+    .unwrap()
+    .to_owned();
     store.take_calls();
-    let not_modified = send(&app, "GET", "/s3/data.bin", &[("if-none-match", &etag)]).await;
+    let not_modified = request(
+        &app,
+        Method::GET,
+        "/s3/data.bin",
+        &[("if-none-match", &etag)],
+    )
+    .await;
     assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
-    let failed = send(&app, "GET", "/s3/data.bin", &[("if-match", "\"other\"")]).await;
+    let failed = request(
+        &app,
+        Method::GET,
+        "/s3/data.bin",
+        &[("if-match", "\"other\"")],
+    )
+    .await;
     assert_eq!(failed.status(), StatusCode::PRECONDITION_FAILED);
-    let head = send(&app, "HEAD", "/s3/data.bin", &[]).await;
+    let head = request(&app, Method::HEAD, "/s3/data.bin", &[]).await;
     assert_eq!(head.status(), StatusCode::OK);
-    assert_eq!(text(&head, "content-length"), "10");
-    assert!(body(head).await.unwrap().is_empty());
+    assert_eq!(header(&head, "content-length").unwrap(), "10");
+    assert!(try_body(head).await.unwrap().is_empty());
     // Three HEAD requests to the store, no read of the bytes.
     assert_eq!(store.take_calls(), vec![(true, None); 3]);
 }
@@ -365,16 +367,16 @@ async fn an_empty_object_is_served_without_a_range_request() {
         .await
         .unwrap();
     let app = app(store.clone(), SECOND);
-    let response = send(&app, "GET", "/s3/empty", &[]).await;
+    let response = request(&app, Method::GET, "/s3/empty", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(text(&response, "content-length"), "0");
-    assert!(body(response).await.unwrap().is_empty());
+    assert_eq!(header(&response, "content-length").unwrap(), "0");
+    assert!(try_body(response).await.unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn a_missing_object_is_404() {
     let store = store().await;
-    let response = send(&app(store, SECOND), "GET", "/s3/nope.txt", &[]).await;
+    let response = request(&app(store, SECOND), Method::GET, "/s3/nope.txt", &[]).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
@@ -382,9 +384,9 @@ async fn a_missing_object_is_404() {
 async fn a_failing_store_is_502() {
     let store = store().await;
     store.set_mode(Mode::Fail);
-    let response = send(&app(store, SECOND), "GET", "/s3/data.bin", &[]).await;
+    let response = request(&app(store, SECOND), Method::GET, "/s3/data.bin", &[]).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-    assert_eq!(body(response).await.unwrap(), b"Bad Gateway\n");
+    assert_eq!(try_body(response).await.unwrap(), b"Bad Gateway\n");
 }
 
 #[tokio::test]
@@ -392,7 +394,7 @@ async fn a_store_that_does_not_answer_is_504() {
     let store = store().await;
     store.set_mode(Mode::Hang);
     let app = app(store, Duration::from_millis(100));
-    let response = send(&app, "GET", "/s3/data.bin", &[]).await;
+    let response = request(&app, Method::GET, "/s3/data.bin", &[]).await;
     assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
 }
 
@@ -401,10 +403,10 @@ async fn a_store_that_stalls_mid_body_aborts_the_transfer() {
     let store = store().await;
     let app = app(store.clone(), Duration::from_millis(200));
     // Metadata first, then the body stalls after three bytes.
-    let response = send(&app, "GET", "/s3/data.bin", &[]).await;
+    let response = request(&app, Method::GET, "/s3/data.bin", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
     store.set_mode(Mode::Stall);
-    let err = body(response).await.unwrap_err();
+    let err = try_body(response).await.unwrap_err();
     assert!(err.contains("stalled"), "{err}");
 }
 
@@ -574,16 +576,16 @@ async fn presigned_url_is_in_the_metadata() {
 async fn remote_rule_hands_the_download_to_nginx_with_the_url() {
     let store = store().await;
     let app = handing_app(store.clone(), remote_rule());
-    let response = send(&app, "GET", "/s3/data.bin", &[]).await;
+    let response = request(&app, Method::GET, "/s3/data.bin", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        text(&response, "x-accel-redirect"),
+        header(&response, "x-accel-redirect").unwrap(),
         "/x-accel-remote/data.bin"
     );
-    assert_eq!(text(&response, "x-accel-remote-url"), SIGNED);
+    assert_eq!(header(&response, "x-accel-remote-url").unwrap(), SIGNED);
     assert!(response.headers().get(X_ACCEL_REMOTE_RANGE).is_none());
     assert!(response.headers().contains_key(header::ETAG));
-    assert!(body(response).await.unwrap().is_empty());
+    assert!(try_body(response).await.unwrap().is_empty());
     // The application read no byte: one HEAD.
     assert_eq!(store.take_calls(), vec![(true, None)]);
 }
@@ -592,18 +594,21 @@ async fn remote_rule_hands_the_download_to_nginx_with_the_url() {
 async fn remote_hand_off_passes_the_single_range_the_engine_chose() {
     let store = store().await;
     let app = handing_app(store, remote_rule());
-    let response = send(&app, "GET", "/s3/data.bin", &[("range", "bytes=-3")]).await;
-    assert_eq!(text(&response, "x-accel-remote-range"), "bytes=7-9");
+    let response = request(&app, Method::GET, "/s3/data.bin", &[("range", "bytes=-3")]).await;
+    assert_eq!(
+        header(&response, "x-accel-remote-range").unwrap(),
+        "bytes=7-9"
+    );
     // If-Range with another tag: the whole file, no range for the store.
-    let response = send(
+    let response = request(
         &app,
-        "GET",
+        Method::GET,
         "/s3/data.bin",
         &[("range", "bytes=0-1"), ("if-range", "\"old\"")],
     )
     .await;
     assert_eq!(
-        text(&response, "x-accel-redirect"),
+        header(&response, "x-accel-redirect").unwrap(),
         "/x-accel-remote/data.bin"
     );
     assert!(response.headers().get(X_ACCEL_REMOTE_RANGE).is_none());
@@ -613,18 +618,30 @@ async fn remote_hand_off_passes_the_single_range_the_engine_chose() {
 async fn remote_hand_off_leaves_head_conditions_and_multipart_to_the_application() {
     let store = store().await;
     let app = handing_app(store.clone(), remote_rule());
-    let head = send(&app, "HEAD", "/s3/data.bin", &[]).await;
+    let head = request(&app, Method::HEAD, "/s3/data.bin", &[]).await;
     assert_eq!(head.status(), StatusCode::OK);
     assert!(head.headers().get(X_ACCEL_REDIRECT).is_none());
-    assert_eq!(text(&head, "content-length"), "10");
-    let etag = text(&head, "etag").to_owned();
-    let not_modified = send(&app, "GET", "/s3/data.bin", &[("if-none-match", &etag)]).await;
+    assert_eq!(header(&head, "content-length").unwrap(), "10");
+    let etag = header(&head, "etag").unwrap().to_owned();
+    let not_modified = request(
+        &app,
+        Method::GET,
+        "/s3/data.bin",
+        &[("if-none-match", &etag)],
+    )
+    .await;
     assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
     assert!(not_modified.headers().get(X_ACCEL_REDIRECT).is_none());
-    let multipart = send(&app, "GET", "/s3/data.bin", &[("range", "bytes=0-0,9-9")]).await;
+    let multipart = request(
+        &app,
+        Method::GET,
+        "/s3/data.bin",
+        &[("range", "bytes=0-0,9-9")],
+    )
+    .await;
     assert_eq!(multipart.status(), StatusCode::PARTIAL_CONTENT);
     assert!(multipart.headers().get(X_ACCEL_REDIRECT).is_none());
-    let unsatisfiable = send(&app, "GET", "/s3/data.bin", &[("range", "bytes=50-")]).await;
+    let unsatisfiable = request(&app, Method::GET, "/s3/data.bin", &[("range", "bytes=50-")]).await;
     assert_eq!(unsatisfiable.status(), StatusCode::RANGE_NOT_SATISFIABLE);
 }
 
@@ -632,11 +649,14 @@ async fn remote_hand_off_leaves_head_conditions_and_multipart_to_the_application
 async fn redirect_rule_sends_the_client_to_the_store() {
     let store = store().await;
     let app = handing_app(store, Rule::redirect().source_url("/s3/"));
-    let response = send(&app, "GET", "/s3/data.bin", &[]).await;
+    let response = request(&app, Method::GET, "/s3/data.bin", &[]).await;
     assert_eq!(response.status(), StatusCode::FOUND);
-    assert_eq!(text(&response, "location"), SIGNED);
-    assert_eq!(text(&response, "cache-control"), "private, no-store");
-    assert!(body(response).await.unwrap().is_empty());
+    assert_eq!(header(&response, "location").unwrap(), SIGNED);
+    assert_eq!(
+        header(&response, "cache-control").unwrap(),
+        "private, no-store"
+    );
+    assert!(try_body(response).await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -1,20 +1,21 @@
 //! Every download emits exactly one `tracing` event (target
 //! `axum_download`) with its decision, status and the bytes sent.
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, State};
 use axum::routing::get;
 use axum::Router;
 use axum_download::offload::{Backend, Rule};
-use axum_download::{
-    DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, PathDownload,
-};
+use axum_download::test_util::TempMediaRoot;
+use axum_download::{DownloadLayer, DownloadSettings};
 use http::{Method, Request};
 use http_body_util::BodyExt;
+use support::path_handler;
 use tower::ServiceExt;
 use tracing::field::{Field, Visit};
 use tracing::span;
@@ -57,23 +58,16 @@ impl tracing::Subscriber for Capture {
     fn exit(&self, _: &span::Id) {}
 }
 
-fn media() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("digits.txt"), "0123456789").unwrap();
-    std::fs::write(dir.path().join("big.bin"), vec![7u8; 1 << 20]).unwrap();
-    dir
-}
-
-async fn download(
-    State(root): State<PathBuf>,
-    UrlPath(name): UrlPath<String>,
-) -> Result<DownloadResponse, DownloadError> {
-    PathDownload::from_root(root, name).await
+fn media() -> TempMediaRoot {
+    let media = TempMediaRoot::new();
+    media.file("digits.txt", "0123456789");
+    media.file("big.bin", vec![7u8; 1 << 20]);
+    media
 }
 
 fn app(root: PathBuf, settings: DownloadSettings) -> Router {
     Router::new()
-        .route("/{*name}", get(download))
+        .route("/{*name}", get(path_handler))
         .layer(DownloadLayer::with_settings(settings))
         .with_state(root)
 }

@@ -1,6 +1,8 @@
 //! Router tests: every download kind through `DownloadLayer`, driven
 //! in-process with `oneshot`.
 
+mod support;
+
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,39 +16,27 @@ use axum::routing::get;
 use axum::Router;
 use axum_download::file::{ByteStream, FileMeta};
 use axum_download::rfc9110::{ByteRange, ETag};
+use axum_download::test_util::TempMediaRoot;
 use axum_download::{
-    Conditions, DownloadError, DownloadLayer, DownloadObject, DownloadResponse, FileSystemStorage,
-    ObjectDownload, ObjectFile, PathDownload, Storage, StorageDownload, VirtualDownload,
+    Conditions, DownloadError, DownloadLayer, DownloadObject, FileSystemStorage, ObjectDownload,
+    ObjectFile, PathDownload, Storage, StorageDownload, VirtualDownload,
 };
 use futures_util::future::BoxFuture;
 use http::{header, Method, Request, StatusCode};
 use http_body_util::BodyExt;
+use support::{body, header, request, Download};
 use tower::ServiceExt;
 
-type Download = Result<DownloadResponse, DownloadError>;
-
-struct Media {
-    dir: tempfile::TempDir,
-}
-
-impl Media {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        std::fs::write(root.join("hello-world.txt"), "Hello world!\n").unwrap();
-        std::fs::write(root.join("espace é.txt"), "accent\n").unwrap();
-        std::fs::write(root.join("日本語.pdf"), b"%PDF-1.4\n").unwrap();
-        std::fs::write(root.join("pixel.png"), b"\x89PNG\r\n\x1a\n").unwrap();
-        std::fs::write(root.join("empty.txt"), b"").unwrap();
-        std::fs::write(root.join("digits.bin"), b"0123456789").unwrap();
-        std::fs::create_dir_all(root.join("nested/dir")).unwrap();
-        std::fs::write(root.join("nested/dir/file.txt"), "nested\n").unwrap();
-        Self { dir }
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().to_path_buf()
-    }
+fn media() -> TempMediaRoot {
+    let media = TempMediaRoot::new();
+    media.file("hello-world.txt", "Hello world!\n");
+    media.file("espace é.txt", "accent\n");
+    media.file("日本語.pdf", b"%PDF-1.4\n");
+    media.file("pixel.png", b"\x89PNG\r\n\x1a\n");
+    media.file("empty.txt", b"");
+    media.file("digits.bin", b"0123456789");
+    media.file("nested/dir/file.txt", "nested\n");
+    media
 }
 
 async fn path_handler(
@@ -70,66 +60,51 @@ async fn send(app: Router, request: Request<Body>) -> Response {
     app.oneshot(request).await.unwrap()
 }
 
-async fn get_with(app: Router, uri: &str, headers: &[(&str, &str)]) -> Response {
-    let mut request = Request::get(uri);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    send(app, request.body(Body::empty()).unwrap()).await
-}
-
-async fn body(response: Response) -> Vec<u8> {
-    response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec()
-}
-
-fn header_of(response: &Response, name: header::HeaderName) -> &str {
-    response
-        .headers()
-        .get(&name)
-        .unwrap_or_else(|| panic!("no {name} header"))
-        .to_str()
-        .unwrap()
-}
-
 // --- PathDownload ---
 
 #[tokio::test]
 async fn path_download_serves_file_with_headers() {
-    let media = Media::new();
-    let response = get_with(path_app(media.root()), "/path/hello-world.txt", &[]).await;
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
+        "/path/hello-world.txt",
+        &[],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        header_of(&response, header::CONTENT_TYPE),
+        header(&response, header::CONTENT_TYPE).unwrap(),
         "text/plain; charset=utf-8"
     );
-    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "13");
+    assert_eq!(header(&response, header::CONTENT_LENGTH).unwrap(), "13");
     assert_eq!(
-        header_of(&response, header::CONTENT_DISPOSITION),
+        header(&response, header::CONTENT_DISPOSITION).unwrap(),
         "attachment; filename=\"hello-world.txt\""
     );
-    assert_eq!(header_of(&response, header::ACCEPT_RANGES), "bytes");
+    assert_eq!(header(&response, header::ACCEPT_RANGES).unwrap(), "bytes");
     assert_eq!(
-        header_of(&response, header::X_CONTENT_TYPE_OPTIONS),
+        header(&response, header::X_CONTENT_TYPE_OPTIONS).unwrap(),
         "nosniff"
     );
-    assert!(header_of(&response, header::ETAG).starts_with('"'));
-    assert!(httpdate::parse_http_date(header_of(&response, header::LAST_MODIFIED)).is_ok());
+    assert!(header(&response, header::ETAG).unwrap().starts_with('"'));
+    assert!(httpdate::parse_http_date(header(&response, header::LAST_MODIFIED).unwrap()).is_ok());
     assert_eq!(body(response).await, b"Hello world!\n");
 }
 
 #[tokio::test]
 async fn path_download_non_ascii_name() {
-    let media = Media::new();
-    let response = get_with(path_app(media.root()), "/path/espace%20%C3%A9.txt", &[]).await;
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
+        "/path/espace%20%C3%A9.txt",
+        &[],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        header_of(&response, header::CONTENT_DISPOSITION),
+        header(&response, header::CONTENT_DISPOSITION).unwrap(),
         "attachment; filename=\"espace_e.txt\"; filename*=UTF-8''espace%20%C3%A9.txt"
     );
     assert_eq!(body(response).await, b"accent\n");
@@ -137,76 +112,117 @@ async fn path_download_non_ascii_name() {
 
 #[tokio::test]
 async fn path_download_japanese_pdf() {
-    let media = Media::new();
-    let response = get_with(
-        path_app(media.root()),
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
         "/path/%E6%97%A5%E6%9C%AC%E8%AA%9E.pdf",
         &[],
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        header_of(&response, header::CONTENT_TYPE),
+        header(&response, header::CONTENT_TYPE).unwrap(),
         "application/pdf"
     );
-    assert!(header_of(&response, header::CONTENT_DISPOSITION)
+    assert!(header(&response, header::CONTENT_DISPOSITION)
+        .unwrap()
         .ends_with("filename*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E.pdf"));
 }
 
 #[tokio::test]
 async fn png_has_no_charset() {
-    let media = Media::new();
-    let response = get_with(path_app(media.root()), "/path/pixel.png", &[]).await;
-    assert_eq!(header_of(&response, header::CONTENT_TYPE), "image/png");
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
+        "/path/pixel.png",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        header(&response, header::CONTENT_TYPE).unwrap(),
+        "image/png"
+    );
 }
 
 #[tokio::test]
 async fn unknown_extension_is_octet_stream() {
-    let media = Media::new();
-    let response = get_with(path_app(media.root()), "/path/digits.bin", &[]).await;
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
+        "/path/digits.bin",
+        &[],
+    )
+    .await;
     assert_eq!(
-        header_of(&response, header::CONTENT_TYPE),
+        header(&response, header::CONTENT_TYPE).unwrap(),
         "application/octet-stream"
     );
 }
 
 #[tokio::test]
 async fn nested_path_is_served() {
-    let media = Media::new();
-    let response = get_with(path_app(media.root()), "/path/nested/dir/file.txt", &[]).await;
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
+        "/path/nested/dir/file.txt",
+        &[],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body(response).await, b"nested\n");
 }
 
 #[tokio::test]
 async fn empty_file_is_served() {
-    let media = Media::new();
-    let response = get_with(path_app(media.root()), "/path/empty.txt", &[]).await;
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
+        "/path/empty.txt",
+        &[],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "0");
+    assert_eq!(header(&response, header::CONTENT_LENGTH).unwrap(), "0");
     assert!(body(response).await.is_empty());
 }
 
 #[tokio::test]
 async fn missing_file_is_404() {
-    let media = Media::new();
-    let response = get_with(path_app(media.root()), "/path/nope.txt", &[]).await;
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
+        "/path/nope.txt",
+        &[],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn directory_is_404() {
-    let media = Media::new();
-    let response = get_with(path_app(media.root()), "/path/nested", &[]).await;
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
+        "/path/nested",
+        &[],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
 async fn refused(uri: &str) {
-    let media = Media::new();
+    let media = media();
     // A file just outside the root, so a successful escape would find it.
-    let secret = media.dir.path().parent().unwrap().join("secret.txt");
+    let secret = media.path().parent().unwrap().join("secret.txt");
     let _ = std::fs::write(&secret, "secret");
-    let response = get_with(path_app(media.root()), uri, &[]).await;
+    let response = request(&path_app(media.path().to_path_buf()), Method::GET, uri, &[]).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND, "{uri}");
     let bytes = body(response).await;
     assert!(!bytes.windows(6).any(|w| w == b"secret"), "{uri}");
@@ -260,22 +276,28 @@ async fn refuses_device_name() {
 #[cfg(unix)]
 #[tokio::test]
 async fn refuses_symlink_leaving_root() {
-    let media = Media::new();
+    let media = media();
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("secret.txt"), "secret").unwrap();
-    std::os::unix::fs::symlink(outside.path(), media.dir.path().join("link")).unwrap();
-    let response = get_with(path_app(media.root()), "/path/link/secret.txt", &[]).await;
+    std::os::unix::fs::symlink(outside.path(), media.path().join("link")).unwrap();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
+        "/path/link/secret.txt",
+        &[],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
 #[cfg(unix)]
 #[tokio::test]
 async fn follows_symlink_leaving_root_when_allowed() {
-    let media = Media::new();
+    let media = media();
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("shared.txt"), "shared").unwrap();
-    std::os::unix::fs::symlink(outside.path(), media.dir.path().join("link")).unwrap();
-    let root = media.root();
+    std::os::unix::fs::symlink(outside.path(), media.path().join("link")).unwrap();
+    let root = media.path().to_path_buf();
     let app = Router::new().route(
         "/path/{*name}",
         get(move |UrlPath(name): UrlPath<String>| {
@@ -287,7 +309,7 @@ async fn follows_symlink_leaving_root_when_allowed() {
             }
         }),
     );
-    let response = get_with(app, "/path/link/shared.txt", &[]).await;
+    let response = request(&app, Method::GET, "/path/link/shared.txt", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body(response).await, b"shared");
 }
@@ -295,24 +317,30 @@ async fn follows_symlink_leaving_root_when_allowed() {
 #[cfg(unix)]
 #[tokio::test]
 async fn symlink_inside_root_is_served() {
-    let media = Media::new();
+    let media = media();
     std::os::unix::fs::symlink(
-        media.dir.path().join("hello-world.txt"),
-        media.dir.path().join("alias.txt"),
+        media.path().join("hello-world.txt"),
+        media.path().join("alias.txt"),
     )
     .unwrap();
-    let response = get_with(path_app(media.root()), "/path/alias.txt", &[]).await;
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
+        "/path/alias.txt",
+        &[],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        header_of(&response, header::CONTENT_DISPOSITION),
+        header(&response, header::CONTENT_DISPOSITION).unwrap(),
         "attachment; filename=\"alias.txt\""
     );
 }
 
 #[tokio::test]
 async fn trusted_path_is_served() {
-    let media = Media::new();
-    let path = media.dir.path().join("hello-world.txt");
+    let media = media();
+    let path = media.path().join("hello-world.txt");
     let app = Router::new().route(
         "/",
         get(move || {
@@ -320,7 +348,7 @@ async fn trusted_path_is_served() {
             async move { PathDownload::from_trusted_path(path).await }
         }),
     );
-    let response = get_with(app, "/", &[]).await;
+    let response = request(&app, Method::GET, "/", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body(response).await, b"Hello world!\n");
 }
@@ -331,7 +359,7 @@ async fn relative_trusted_path_is_404() {
         "/",
         get(|| async { PathDownload::from_trusted_path("Cargo.toml").await }),
     );
-    let response = get_with(app, "/", &[]).await;
+    let response = request(&app, Method::GET, "/", &[]).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
@@ -339,8 +367,8 @@ async fn relative_trusted_path_is_404() {
 
 #[tokio::test]
 async fn inline_keeps_filename() {
-    let media = Media::new();
-    let root = media.root();
+    let media = media();
+    let root = media.path().to_path_buf();
     let app =
         Router::new().route(
             "/{*name}",
@@ -351,9 +379,9 @@ async fn inline_keeps_filename() {
                 }
             }),
         );
-    let response = get_with(app, "/pixel.png", &[]).await;
+    let response = request(&app, Method::GET, "/pixel.png", &[]).await;
     assert_eq!(
-        header_of(&response, header::CONTENT_DISPOSITION),
+        header(&response, header::CONTENT_DISPOSITION).unwrap(),
         "inline; filename=\"pixel.png\""
     );
 }
@@ -374,14 +402,20 @@ async fn handler_headers_win() {
             }),
         )
         .layer(DownloadLayer::new());
-    let response = get_with(app, "/", &[]).await;
-    assert_eq!(header_of(&response, header::CONTENT_TYPE), "text/markdown");
+    let response = request(&app, Method::GET, "/", &[]).await;
     assert_eq!(
-        header_of(&response, header::CONTENT_DISPOSITION),
+        header(&response, header::CONTENT_TYPE).unwrap(),
+        "text/markdown"
+    );
+    assert_eq!(
+        header(&response, header::CONTENT_DISPOSITION).unwrap(),
         "attachment; filename=\"b.md\""
     );
-    assert_eq!(header_of(&response, header::CACHE_CONTROL), "no-store");
-    assert_eq!(header_of(&response, "x-custom".parse().unwrap()), "1");
+    assert_eq!(
+        header(&response, header::CACHE_CONTROL).unwrap(),
+        "no-store"
+    );
+    assert_eq!(header(&response, "x-custom").unwrap(), "1");
     let cookies: Vec<_> = response
         .headers()
         .get_all(header::SET_COOKIE)
@@ -403,9 +437,9 @@ async fn tuple_headers_win_over_computed_ones() {
             }),
         )
         .layer(DownloadLayer::new());
-    let response = get_with(app, "/", &[]).await;
+    let response = request(&app, Method::GET, "/", &[]).await;
     assert_eq!(
-        header_of(&response, header::CONTENT_TYPE),
+        header(&response, header::CONTENT_TYPE).unwrap(),
         "application/x-custom"
     );
     assert_eq!(body(response).await, b"abc");
@@ -414,10 +448,10 @@ async fn tuple_headers_win_over_computed_ones() {
 #[tokio::test]
 async fn text_length_counts_bytes() {
     let app = Router::new().route("/", get(|| async { VirtualDownload::text("é.txt", "ééé") }));
-    let response = get_with(app, "/", &[]).await;
-    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "6");
+    let response = request(&app, Method::GET, "/", &[]).await;
+    assert_eq!(header(&response, header::CONTENT_LENGTH).unwrap(), "6");
     assert_eq!(
-        header_of(&response, header::CONTENT_TYPE),
+        header(&response, header::CONTENT_TYPE).unwrap(),
         "text/plain; charset=utf-8"
     );
 }
@@ -425,28 +459,29 @@ async fn text_length_counts_bytes() {
 // --- conditional requests ---
 
 async fn first_etag(root: &Path, uri: &str) -> (String, String) {
-    let response = get_with(path_app(root.to_path_buf()), uri, &[]).await;
+    let response = request(&path_app(root.to_path_buf()), Method::GET, uri, &[]).await;
     (
-        header_of(&response, header::ETAG).to_owned(),
-        header_of(&response, header::LAST_MODIFIED).to_owned(),
+        header(&response, header::ETAG).unwrap().to_owned(),
+        header(&response, header::LAST_MODIFIED).unwrap().to_owned(),
     )
 }
 
 #[tokio::test]
 async fn if_none_match_gives_304_with_validators() {
-    let media = Media::new();
-    let (etag, modified) = first_etag(&media.root(), "/path/hello-world.txt").await;
-    let response = get_with(
-        path_app(media.root()),
+    let media = media();
+    let (etag, modified) = first_etag(media.path(), "/path/hello-world.txt").await;
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
         "/path/hello-world.txt",
         &[("if-none-match", &etag)],
     )
     .await;
     assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
-    assert_eq!(header_of(&response, header::ETAG), etag);
-    assert_eq!(header_of(&response, header::LAST_MODIFIED), modified);
+    assert_eq!(header(&response, header::ETAG).unwrap(), etag);
+    assert_eq!(header(&response, header::LAST_MODIFIED).unwrap(), modified);
     // A 304 may only state the length a 200 would have.
-    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "13");
+    assert_eq!(header(&response, header::CONTENT_LENGTH).unwrap(), "13");
     assert!(response.headers().get(header::CONTENT_TYPE).is_none());
     assert!(response
         .headers()
@@ -457,10 +492,11 @@ async fn if_none_match_gives_304_with_validators() {
 
 #[tokio::test]
 async fn if_modified_since_gives_304() {
-    let media = Media::new();
-    let (_, modified) = first_etag(&media.root(), "/path/hello-world.txt").await;
-    let response = get_with(
-        path_app(media.root()),
+    let media = media();
+    let (_, modified) = first_etag(media.path(), "/path/hello-world.txt").await;
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
         "/path/hello-world.txt",
         &[("if-modified-since", &modified)],
     )
@@ -470,9 +506,10 @@ async fn if_modified_since_gives_304() {
 
 #[tokio::test]
 async fn if_match_mismatch_gives_412() {
-    let media = Media::new();
-    let response = get_with(
-        path_app(media.root()),
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
         "/path/hello-world.txt",
         &[("if-match", "\"other\"")],
     )
@@ -483,9 +520,10 @@ async fn if_match_mismatch_gives_412() {
 
 #[tokio::test]
 async fn if_unmodified_since_in_the_past_gives_412() {
-    let media = Media::new();
-    let response = get_with(
-        path_app(media.root()),
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
         "/path/hello-world.txt",
         &[("if-unmodified-since", "Mon, 01 Jan 2001 00:00:00 GMT")],
     )
@@ -501,7 +539,7 @@ async fn virtual_download_with_etag_answers_304() {
             get(|| async { VirtualDownload::text("a.txt", "abc").etag(ETag::strong("v1")) }),
         )
         .layer(DownloadLayer::new());
-    let response = get_with(app, "/", &[("if-none-match", "\"v1\"")]).await;
+    let response = request(&app, Method::GET, "/", &[("if-none-match", "\"v1\"")]).await;
     assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
 }
 
@@ -517,8 +555,9 @@ async fn virtual_download_with_last_modified_answers_304() {
                 }),
             )
             .layer(DownloadLayer::new());
-    let response = get_with(
-        app,
+    let response = request(
+        &app,
+        Method::GET,
         "/",
         &[("if-modified-since", "Tue, 14 Nov 2023 22:13:20 GMT")],
     )
@@ -530,48 +569,58 @@ async fn virtual_download_with_last_modified_answers_304() {
 
 #[tokio::test]
 async fn single_range_is_206() {
-    let media = Media::new();
-    let response = get_with(
-        path_app(media.root()),
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
         "/path/digits.bin",
         &[("range", "bytes=2-4")],
     )
     .await;
     assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
-    assert_eq!(header_of(&response, header::CONTENT_RANGE), "bytes 2-4/10");
-    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "3");
+    assert_eq!(
+        header(&response, header::CONTENT_RANGE).unwrap(),
+        "bytes 2-4/10"
+    );
+    assert_eq!(header(&response, header::CONTENT_LENGTH).unwrap(), "3");
     assert_eq!(body(response).await, b"234");
 }
 
 #[tokio::test]
 async fn suffix_range_is_206() {
-    let media = Media::new();
-    let response = get_with(
-        path_app(media.root()),
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
         "/path/digits.bin",
         &[("range", "bytes=-3")],
     )
     .await;
-    assert_eq!(header_of(&response, header::CONTENT_RANGE), "bytes 7-9/10");
+    assert_eq!(
+        header(&response, header::CONTENT_RANGE).unwrap(),
+        "bytes 7-9/10"
+    );
     assert_eq!(body(response).await, b"789");
 }
 
 #[tokio::test]
 async fn multiple_ranges_are_multipart() {
-    let media = Media::new();
-    let response = get_with(
-        path_app(media.root()),
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
         "/path/digits.bin",
         &[("range", "bytes=0-1,5-6")],
     )
     .await;
     assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
-    let content_type = header_of(&response, header::CONTENT_TYPE).to_owned();
+    let content_type = header(&response, header::CONTENT_TYPE).unwrap().to_owned();
     let boundary = content_type
         .strip_prefix("multipart/byteranges; boundary=")
         .unwrap()
         .to_owned();
-    let length: usize = header_of(&response, header::CONTENT_LENGTH)
+    let length: usize = header(&response, header::CONTENT_LENGTH)
+        .unwrap()
         .parse()
         .unwrap();
     let bytes = body(response).await;
@@ -586,24 +635,29 @@ async fn multiple_ranges_are_multipart() {
 
 #[tokio::test]
 async fn unsatisfiable_range_is_416() {
-    let media = Media::new();
-    let response = get_with(
-        path_app(media.root()),
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
         "/path/digits.bin",
         &[("range", "bytes=10-")],
     )
     .await;
     assert_eq!(response.status(), StatusCode::RANGE_NOT_SATISFIABLE);
-    assert_eq!(header_of(&response, header::CONTENT_RANGE), "bytes */10");
+    assert_eq!(
+        header(&response, header::CONTENT_RANGE).unwrap(),
+        "bytes */10"
+    );
     assert!(body(response).await.is_empty());
 }
 
 #[tokio::test]
 async fn if_range_with_current_etag_gives_206() {
-    let media = Media::new();
-    let (etag, _) = first_etag(&media.root(), "/path/digits.bin").await;
-    let response = get_with(
-        path_app(media.root()),
+    let media = media();
+    let (etag, _) = first_etag(media.path(), "/path/digits.bin").await;
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
         "/path/digits.bin",
         &[("range", "bytes=0-0"), ("if-range", &etag)],
     )
@@ -613,9 +667,10 @@ async fn if_range_with_current_etag_gives_206() {
 
 #[tokio::test]
 async fn if_range_with_old_etag_gives_full_200() {
-    let media = Media::new();
-    let response = get_with(
-        path_app(media.root()),
+    let media = media();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
         "/path/digits.bin",
         &[("range", "bytes=0-0"), ("if-range", "\"old\"")],
     )
@@ -636,10 +691,10 @@ async fn range_on_virtual_stream_gives_full_200() {
             }),
         )
         .layer(DownloadLayer::new());
-    let response = get_with(app, "/", &[("range", "bytes=0-1")]).await;
+    let response = request(&app, Method::GET, "/", &[("range", "bytes=0-1")]).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().get(header::CONTENT_LENGTH).is_none());
-    assert_eq!(header_of(&response, header::ACCEPT_RANGES), "none");
+    assert_eq!(header(&response, header::ACCEPT_RANGES).unwrap(), "none");
     assert_eq!(body(response).await, b"abcdef");
 }
 
@@ -651,18 +706,19 @@ async fn range_on_virtual_bytes_is_206() {
             get(|| async { VirtualDownload::bytes("b.bin", &b"abcdef"[..]) }),
         )
         .layer(DownloadLayer::new());
-    let response = get_with(app, "/", &[("range", "bytes=1-2")]).await;
+    let response = request(&app, Method::GET, "/", &[("range", "bytes=1-2")]).await;
     assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(body(response).await, b"bc");
 }
 
 #[tokio::test]
 async fn large_file_range_spans_chunks() {
-    let media = Media::new();
+    let media = media();
     let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
-    std::fs::write(media.dir.path().join("big.bin"), &data).unwrap();
-    let response = get_with(
-        path_app(media.root()),
+    std::fs::write(media.path().join("big.bin"), &data).unwrap();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
         "/path/big.bin",
         &[("range", "bytes=100000-899999")],
     )
@@ -675,25 +731,25 @@ async fn large_file_range_spans_chunks() {
 
 #[tokio::test]
 async fn head_has_headers_and_no_body() {
-    let media = Media::new();
+    let media = media();
     let request = Request::head("/path/hello-world.txt")
         .body(Body::empty())
         .unwrap();
-    let response = send(path_app(media.root()), request).await;
+    let response = send(path_app(media.path().to_path_buf()), request).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "13");
+    assert_eq!(header(&response, header::CONTENT_LENGTH).unwrap(), "13");
     assert!(body(response).await.is_empty());
 }
 
 #[tokio::test]
 async fn post_is_405_with_allow() {
-    let media = Media::new();
+    let media = media();
     let request = Request::post("/path/hello-world.txt")
         .body(Body::empty())
         .unwrap();
-    let response = send(path_app(media.root()), request).await;
+    let response = send(path_app(media.path().to_path_buf()), request).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
-    let allow = header_of(&response, header::ALLOW);
+    let allow = header(&response, header::ALLOW).unwrap();
     assert!(allow.contains("GET") && allow.contains("HEAD"), "{allow}");
 }
 
@@ -755,14 +811,14 @@ fn storage_app(storage: Arc<CountingStorage>) -> Router {
 
 #[tokio::test]
 async fn head_never_opens_the_file() {
-    let media = Media::new();
-    let storage = CountingStorage::new(media.root());
+    let media = media();
+    let storage = CountingStorage::new(media.path().to_path_buf());
     let request = Request::head("/storage/hello-world.txt")
         .body(Body::empty())
         .unwrap();
     let response = send(storage_app(storage.clone()), request).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "13");
+    assert_eq!(header(&response, header::CONTENT_LENGTH).unwrap(), "13");
     assert!(body(response).await.is_empty());
     assert_eq!(storage.opens.load(Ordering::SeqCst), 0);
     assert_eq!(storage.metadata_calls.load(Ordering::SeqCst), 1);
@@ -770,19 +826,21 @@ async fn head_never_opens_the_file() {
 
 #[tokio::test]
 async fn not_modified_never_opens_the_file() {
-    let media = Media::new();
-    let storage = CountingStorage::new(media.root());
-    let first = get_with(
-        storage_app(storage.clone()),
+    let media = media();
+    let storage = CountingStorage::new(media.path().to_path_buf());
+    let first = request(
+        &storage_app(storage.clone()),
+        Method::GET,
         "/storage/hello-world.txt",
         &[],
     )
     .await;
-    let etag = header_of(&first, header::ETAG).to_owned();
+    let etag = header(&first, header::ETAG).unwrap().to_owned();
     drop(first);
     assert_eq!(storage.opens.load(Ordering::SeqCst), 0);
-    let response = get_with(
-        storage_app(storage.clone()),
+    let response = request(
+        &storage_app(storage.clone()),
+        Method::GET,
         "/storage/hello-world.txt",
         &[("if-none-match", &etag)],
     )
@@ -794,10 +852,11 @@ async fn not_modified_never_opens_the_file() {
 
 #[tokio::test]
 async fn get_opens_the_file_once() {
-    let media = Media::new();
-    let storage = CountingStorage::new(media.root());
-    let response = get_with(
-        storage_app(storage.clone()),
+    let media = media();
+    let storage = CountingStorage::new(media.path().to_path_buf());
+    let response = request(
+        &storage_app(storage.clone()),
+        Method::GET,
         "/storage/hello-world.txt",
         &[],
     )
@@ -810,16 +869,17 @@ async fn get_opens_the_file_once() {
 
 #[tokio::test]
 async fn storage_download_serves_nested_name() {
-    let media = Media::new();
-    let response = get_with(
-        storage_app(CountingStorage::new(media.root())),
+    let media = media();
+    let response = request(
+        &storage_app(CountingStorage::new(media.path().to_path_buf())),
+        Method::GET,
         "/storage/nested/dir/file.txt",
         &[],
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        header_of(&response, header::CONTENT_DISPOSITION),
+        header(&response, header::CONTENT_DISPOSITION).unwrap(),
         "attachment; filename=\"file.txt\""
     );
     assert_eq!(body(response).await, b"nested\n");
@@ -827,9 +887,10 @@ async fn storage_download_serves_nested_name() {
 
 #[tokio::test]
 async fn storage_download_missing_name_is_404() {
-    let media = Media::new();
-    let response = get_with(
-        storage_app(CountingStorage::new(media.root())),
+    let media = media();
+    let response = request(
+        &storage_app(CountingStorage::new(media.path().to_path_buf())),
+        Method::GET,
         "/storage/missing.txt",
         &[],
     )
@@ -839,9 +900,10 @@ async fn storage_download_missing_name_is_404() {
 
 #[tokio::test]
 async fn storage_download_escaping_name_is_404() {
-    let media = Media::new();
-    let response = get_with(
-        storage_app(CountingStorage::new(media.root())),
+    let media = media();
+    let response = request(
+        &storage_app(CountingStorage::new(media.path().to_path_buf())),
+        Method::GET,
         "/storage/%2e%2e/%2e%2e/etc/passwd",
         &[],
     )
@@ -868,7 +930,7 @@ async fn storage_error_is_500_without_paths() {
         "/",
         get(|| async { StorageDownload::new(Arc::new(Broken), "x").await }),
     );
-    let response = get_with(app, "/", &[]).await;
+    let response = request(&app, Method::GET, "/", &[]).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let text = String::from_utf8(body(response).await).unwrap();
     assert!(!text.contains("/secret"), "{text}");
@@ -890,7 +952,7 @@ async fn file_system_storage_urls_and_paths() {
         Some(PathBuf::from("/srv/media/a/b.txt"))
     );
     assert_eq!(storage.path("../b.txt"), None);
-    let meta = FileSystemStorage::new(Media::new().root())
+    let meta = FileSystemStorage::new(media().path())
         .base_url("/media/")
         .metadata("hello-world.txt")
         .await
@@ -957,17 +1019,17 @@ async fn object_response(document: Option<Document>) -> Response {
             get(move || async move { ObjectDownload::new(document.as_ref().as_ref()).await }),
         )
         .layer(DownloadLayer::new());
-    get_with(app, "/", &[]).await
+    request(&app, Method::GET, "/", &[]).await
 }
 
 #[tokio::test]
 async fn object_download_uses_storage_metadata() {
-    let media = Media::new();
-    let storage = CountingStorage::new(media.root());
+    let media = media();
+    let storage = CountingStorage::new(media.path().to_path_buf());
     let response = object_response(Some(Document::new(storage, "hello-world.txt"))).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        header_of(&response, header::CONTENT_DISPOSITION),
+        header(&response, header::CONTENT_DISPOSITION).unwrap(),
         "attachment; filename=\"hello-world.txt\""
     );
     assert_eq!(body(response).await, b"Hello world!\n");
@@ -975,8 +1037,8 @@ async fn object_download_uses_storage_metadata() {
 
 #[tokio::test]
 async fn object_metadata_takes_precedence() {
-    let media = Media::new();
-    let storage = CountingStorage::new(media.root());
+    let media = media();
+    let storage = CountingStorage::new(media.path().to_path_buf());
     let mut document = Document::new(storage, "hello-world.txt");
     document.basename = Some("Rapport été.txt".to_owned());
     document.mime_type = Some("text/x-report".to_owned());
@@ -984,30 +1046,30 @@ async fn object_metadata_takes_precedence() {
     document.modified = Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
     let response = object_response(Some(document)).await;
     assert_eq!(
-        header_of(&response, header::CONTENT_DISPOSITION),
+        header(&response, header::CONTENT_DISPOSITION).unwrap(),
         "attachment; filename=\"Rapport_ete.txt\"; filename*=UTF-8''Rapport%20%C3%A9t%C3%A9.txt"
     );
     assert_eq!(
-        header_of(&response, header::CONTENT_TYPE),
+        header(&response, header::CONTENT_TYPE).unwrap(),
         "text/x-report; charset=iso-8859-1"
     );
     assert_eq!(
-        header_of(&response, header::LAST_MODIFIED),
+        header(&response, header::LAST_MODIFIED).unwrap(),
         "Tue, 14 Nov 2023 22:13:20 GMT"
     );
-    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "13");
+    assert_eq!(header(&response, header::CONTENT_LENGTH).unwrap(), "13");
 }
 
 #[tokio::test]
 async fn object_with_size_skips_storage_metadata() {
-    let media = Media::new();
-    let storage = CountingStorage::new(media.root());
+    let media = media();
+    let storage = CountingStorage::new(media.path().to_path_buf());
     let mut document = Document::new(storage.clone(), "hello-world.txt");
     document.size = Some(13);
     document.modified = Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
     let response = object_response(Some(document)).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "13");
+    assert_eq!(header(&response, header::CONTENT_LENGTH).unwrap(), "13");
     assert!(response.headers().get(header::ETAG).is_some());
     assert_eq!(body(response).await, b"Hello world!\n");
     assert_eq!(storage.metadata_calls.load(Ordering::SeqCst), 0);
@@ -1021,8 +1083,8 @@ async fn no_object_is_404() {
 
 #[tokio::test]
 async fn object_without_file_is_404() {
-    let media = Media::new();
-    let mut document = Document::new(CountingStorage::new(media.root()), "x");
+    let media = media();
+    let mut document = Document::new(CountingStorage::new(media.path().to_path_buf()), "x");
     document.file = None;
     let response = object_response(Some(document)).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
@@ -1030,8 +1092,8 @@ async fn object_without_file_is_404() {
 
 #[tokio::test]
 async fn object_with_missing_file_is_404() {
-    let media = Media::new();
-    let document = Document::new(CountingStorage::new(media.root()), "gone.txt");
+    let media = media();
+    let document = Document::new(CountingStorage::new(media.path().to_path_buf()), "gone.txt");
     let response = object_response(Some(document)).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
@@ -1040,18 +1102,24 @@ async fn object_with_missing_file_is_404() {
 
 #[tokio::test]
 async fn without_layer_answers_plain_200() {
-    let media = Media::new();
-    let root = media.root();
+    let media = media();
+    let root = media.path().to_path_buf();
     let app = Router::new().route("/path/{*name}", get(path_handler).with_state(root));
-    let response = get_with(app, "/path/digits.bin", &[("range", "bytes=0-1")]).await;
+    let response = request(
+        &app,
+        Method::GET,
+        "/path/digits.bin",
+        &[("range", "bytes=0-1")],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body(response).await, b"0123456789");
 }
 
 #[tokio::test]
 async fn respond_to_answers_ranges_without_layer() {
-    let media = Media::new();
-    let root = media.root();
+    let media = media();
+    let root = media.path().to_path_buf();
     let app = Router::new().route(
         "/{*name}",
         get(
@@ -1066,7 +1134,7 @@ async fn respond_to_answers_ranges_without_layer() {
             },
         ),
     );
-    let response = get_with(app, "/digits.bin", &[("range", "bytes=8-")]).await;
+    let response = request(&app, Method::GET, "/digits.bin", &[("range", "bytes=8-")]).await;
     assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(body(response).await, b"89");
 }
@@ -1091,20 +1159,32 @@ async fn layer_leaves_other_responses_alone() {
 
 #[tokio::test]
 async fn file_shrinking_after_metadata_fails_the_body() {
-    let media = Media::new();
-    let path = media.dir.path().join("shrinks.bin");
+    let media = media();
+    let path = media.path().join("shrinks.bin");
     std::fs::write(&path, vec![7u8; 500_000]).unwrap();
-    let response = get_with(path_app(media.root()), "/path/shrinks.bin", &[]).await;
-    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "500000");
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
+        "/path/shrinks.bin",
+        &[],
+    )
+    .await;
+    assert_eq!(header(&response, header::CONTENT_LENGTH).unwrap(), "500000");
     std::fs::write(&path, vec![7u8; 1000]).unwrap();
     assert!(response.into_body().collect().await.is_err());
 }
 
 #[tokio::test]
 async fn chunks_start_small_and_grow_while_the_client_keeps_up() {
-    let media = Media::new();
-    std::fs::write(media.dir.path().join("big.bin"), vec![1u8; 1 << 20]).unwrap();
-    let response = get_with(path_app(media.root()), "/path/big.bin", &[]).await;
+    let media = media();
+    std::fs::write(media.path().join("big.bin"), vec![1u8; 1 << 20]).unwrap();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
+        "/path/big.bin",
+        &[],
+    )
+    .await;
     let mut body = response.into_body();
     let mut sizes = Vec::new();
     while let Some(frame) = body.frame().await {
@@ -1128,14 +1208,20 @@ async fn chunks_start_small_and_grow_while_the_client_keeps_up() {
 #[cfg(unix)]
 #[tokio::test]
 async fn file_swapped_for_escaping_symlink_after_check_is_not_served() {
-    let media = Media::new();
+    let media = media();
     let outside = tempfile::tempdir().unwrap();
     // Same length as the checked file, so only the confinement can stop it.
     std::fs::write(outside.path().join("secret.txt"), vec![b'S'; 100_000]).unwrap();
-    let checked = media.dir.path().join("big.txt");
+    let checked = media.path().join("big.txt");
     std::fs::write(&checked, vec![b'a'; 100_000]).unwrap();
-    let response = get_with(path_app(media.root()), "/path/big.txt", &[]).await;
-    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "100000");
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
+        "/path/big.txt",
+        &[],
+    )
+    .await;
+    assert_eq!(header(&response, header::CONTENT_LENGTH).unwrap(), "100000");
     std::fs::remove_file(&checked).unwrap();
     std::os::unix::fs::symlink(outside.path().join("secret.txt"), &checked).unwrap();
     assert_eq!(body(response).await, vec![b'a'; 100_000]);
@@ -1144,18 +1230,20 @@ async fn file_swapped_for_escaping_symlink_after_check_is_not_served() {
 #[cfg(unix)]
 #[tokio::test]
 async fn directory_swapped_for_escaping_symlink_after_check_is_not_served() {
-    let media = Media::new();
+    let media = media();
     let outside = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(outside.path().join("dir")).unwrap();
     std::fs::write(outside.path().join("dir/big.txt"), vec![b'S'; 100_000]).unwrap();
-    std::fs::write(
-        media.dir.path().join("nested/dir/big.txt"),
-        vec![b'a'; 100_000],
+    std::fs::write(media.path().join("nested/dir/big.txt"), vec![b'a'; 100_000]).unwrap();
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
+        "/path/nested/dir/big.txt",
+        &[],
     )
-    .unwrap();
-    let response = get_with(path_app(media.root()), "/path/nested/dir/big.txt", &[]).await;
-    assert_eq!(header_of(&response, header::CONTENT_LENGTH), "100000");
-    let nested = media.dir.path().join("nested");
+    .await;
+    assert_eq!(header(&response, header::CONTENT_LENGTH).unwrap(), "100000");
+    let nested = media.path().join("nested");
     std::fs::remove_dir_all(&nested).unwrap();
     std::os::unix::fs::symlink(outside.path(), &nested).unwrap();
     assert_eq!(body(response).await, vec![b'a'; 100_000]);
@@ -1166,11 +1254,17 @@ async fn directory_swapped_for_escaping_symlink_after_check_is_not_served() {
 #[cfg(unix)]
 #[tokio::test]
 async fn small_file_is_read_with_its_metadata_on_plain_get() {
-    let media = Media::new();
+    let media = media();
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("secret.txt"), "SECRET SECRET").unwrap();
-    let response = get_with(path_app(media.root()), "/path/hello-world.txt", &[]).await;
-    let checked = media.dir.path().join("hello-world.txt");
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
+        "/path/hello-world.txt",
+        &[],
+    )
+    .await;
+    let checked = media.path().join("hello-world.txt");
     std::fs::remove_file(&checked).unwrap();
     std::os::unix::fs::symlink(outside.path().join("secret.txt"), &checked).unwrap();
     assert_eq!(body(response).await, b"Hello world!\n");
@@ -1181,17 +1275,18 @@ async fn small_file_is_read_with_its_metadata_on_plain_get() {
 #[cfg(unix)]
 #[tokio::test]
 async fn small_file_is_not_read_early_for_a_range_request() {
-    let media = Media::new();
+    let media = media();
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("secret.txt"), "SECRET SECRET").unwrap();
-    let response = get_with(
-        path_app(media.root()),
+    let response = request(
+        &path_app(media.path().to_path_buf()),
+        Method::GET,
         "/path/hello-world.txt",
         &[("range", "bytes=0-4")],
     )
     .await;
     assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
-    let checked = media.dir.path().join("hello-world.txt");
+    let checked = media.path().join("hello-world.txt");
     std::fs::remove_file(&checked).unwrap();
     std::os::unix::fs::symlink(outside.path().join("secret.txt"), &checked).unwrap();
     assert_eq!(body(response).await, b"Hello");

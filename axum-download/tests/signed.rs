@@ -10,6 +10,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::routing::get;
 use axum::Router;
 use axum_download::signature::{SignatureLayer, SignedStorage, UrlSigner};
+use axum_download::test_util::TempMediaRoot;
 use axum_download::{DownloadLayer, FileSystemStorage, Storage, StorageDownload};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -40,12 +41,12 @@ fn app(root: &std::path::Path) -> (Router, Arc<dyn Storage>) {
     (router, storage)
 }
 
-fn media() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("espace é.txt"), "accent\n").unwrap();
-    std::fs::write(dir.path().join("100% sûr.txt"), "sure\n").unwrap();
-    std::fs::write(dir.path().join("other.txt"), "other\n").unwrap();
-    dir
+fn media() -> TempMediaRoot {
+    let media = TempMediaRoot::new();
+    media.file("espace é.txt", "accent\n");
+    media.file("100% sûr.txt", "sure\n");
+    media.file("other.txt", "other\n");
+    media
 }
 
 async fn status_of(router: Router, uri: &str) -> (StatusCode, Vec<u8>) {

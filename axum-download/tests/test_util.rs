@@ -2,11 +2,12 @@
 //! response and panics, naming the field, on a mismatch.
 #![cfg(feature = "test-util")]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -14,12 +15,11 @@ use axum_download::offload::{hand_off, Backend, Expires, HandOff, LimitRate, Rul
 use axum_download::rfc9110::ETag;
 use axum_download::test_util::{
     assert_download_response, assert_x_accel_redirect, assert_x_sendfile, ExpectedDownload,
-    ExpectedXAccel, TempMediaRoot,
+    ExpectedXAccel, ExpectedXSendfile, TempMediaRoot,
 };
-use axum_download::{
-    DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, PathDownload, VirtualDownload,
-};
+use axum_download::{DownloadLayer, DownloadSettings, VirtualDownload};
 use http::{header, HeaderValue, Request, StatusCode};
+use support::path_handler;
 use tower::ServiceExt;
 
 const ACCENT: &str = "espace é.txt";
@@ -66,13 +66,6 @@ fn sendfile() -> Response {
             path: PathBuf::from(SENDFILE_PATH),
         },
     )
-}
-
-async fn path_handler(
-    State(root): State<PathBuf>,
-    UrlPath(name): UrlPath<String>,
-) -> Result<DownloadResponse, DownloadError> {
-    PathDownload::from_root(root, name).await
 }
 
 fn media() -> TempMediaRoot {
@@ -296,10 +289,10 @@ async fn download_inline_is_not_attachment() {
 // ---------------------------------------------------------------------------
 // assert_x_accel_redirect
 
-#[test]
-fn x_accel_matches_every_check() {
+#[tokio::test]
+async fn x_accel_matches_every_check() {
     assert_x_accel_redirect(
-        &nginx(text()),
+        nginx(text()),
         &ExpectedXAccel::new(ACCENT_URI)
             .charset("utf-8")
             .buffering(false)
@@ -308,18 +301,19 @@ fn x_accel_matches_every_check() {
             .basename(ACCENT)
             .content_type("text/plain; charset=utf-8")
             .attachment(),
-    );
+    )
+    .await;
 }
 
-#[test]
-fn x_accel_only_redirect() {
-    assert_x_accel_redirect(&nginx(text()), &ExpectedXAccel::new(ACCENT_URI));
+#[tokio::test]
+async fn x_accel_only_redirect() {
+    assert_x_accel_redirect(nginx(text()), &ExpectedXAccel::new(ACCENT_URI)).await;
 }
 
-#[test]
-fn x_accel_absent_options() {
+#[tokio::test]
+async fn x_accel_absent_options() {
     assert_x_accel_redirect(
-        &nginx_plain(png()),
+        nginx_plain(png()),
         &ExpectedXAccel::new("/x-accel/pixel.png")
             .no_charset()
             .no_buffering()
@@ -327,11 +321,12 @@ fn x_accel_absent_options() {
             .no_limit_rate()
             .basename("pixel.png")
             .content_type("image/png"),
-    );
+    )
+    .await;
 }
 
-#[test]
-fn x_accel_off_values() {
+#[tokio::test]
+async fn x_accel_off_values() {
     let response = hand_off(
         png(),
         &HandOff::Nginx {
@@ -342,22 +337,23 @@ fn x_accel_off_values() {
         },
     );
     assert_x_accel_redirect(
-        &response,
+        response,
         &ExpectedXAccel::new("/x-accel/pixel.png")
             .buffering(true)
             .expires("off")
             .limit_rate("off"),
-    );
+    )
+    .await;
 }
 
-#[test]
-fn x_accel_inline() {
+#[tokio::test]
+async fn x_accel_inline() {
     let response = nginx(
         VirtualDownload::text(ACCENT, "accent\n")
             .inline()
             .into_response(),
     );
-    assert_x_accel_redirect(&response, &ExpectedXAccel::new(ACCENT_URI).inline());
+    assert_x_accel_redirect(response, &ExpectedXAccel::new(ACCENT_URI).inline()).await;
 }
 
 #[tokio::test]
@@ -367,7 +363,7 @@ async fn x_accel_through_a_router() {
         DownloadSettings::new(Backend::Nginx).rule(Rule::nginx("/x-accel/").buffering(false));
     let response = get_path(media.path(), settings, "/media/docs/espace%20%C3%A9.txt").await;
     assert_x_accel_redirect(
-        &response,
+        response,
         &ExpectedXAccel::new("/x-accel/docs/espace%20%C3%A9.txt")
             .charset("utf-8")
             .buffering(false)
@@ -375,213 +371,275 @@ async fn x_accel_through_a_router() {
             .no_limit_rate()
             .basename(ACCENT)
             .content_type("text/plain; charset=utf-8"),
-    );
+    )
+    .await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "assert_x_accel_redirect: X-Accel-Redirect mismatch\n  expected: \"/x-accel/espace%20e.txt\"\n    actual: \"/x-accel/espace%20%C3%A9.txt\""
 )]
-fn x_accel_wrong_redirect() {
+async fn x_accel_wrong_redirect() {
     assert_x_accel_redirect(
-        &nginx(text()),
+        nginx(text()),
         &ExpectedXAccel::new("/x-accel/espace%20e.txt"),
-    );
+    )
+    .await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "X-Accel-Redirect mismatch\n  expected: \"/x-accel/espace%20%C3%A9.txt\"\n    actual: no `X-Accel-Redirect` header"
 )]
-fn x_accel_not_handed_off() {
-    assert_x_accel_redirect(&text(), &ExpectedXAccel::new(ACCENT_URI));
+async fn x_accel_not_handed_off() {
+    assert_x_accel_redirect(text(), &ExpectedXAccel::new(ACCENT_URI)).await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "status mismatch\n  expected: 200 OK\n    actual: 500 Internal Server Error"
 )]
-fn x_accel_not_200() {
+async fn x_accel_not_200() {
     let mut response = nginx(text());
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    assert_x_accel_redirect(&response, &ExpectedXAccel::new(ACCENT_URI));
+    assert_x_accel_redirect(response, &ExpectedXAccel::new(ACCENT_URI)).await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "X-Accel-Charset mismatch\n  expected: \"latin1\"\n    actual: \"utf-8\""
 )]
-fn x_accel_wrong_charset() {
+async fn x_accel_wrong_charset() {
     assert_x_accel_redirect(
-        &nginx(text()),
+        nginx(text()),
         &ExpectedXAccel::new(ACCENT_URI).charset("latin1"),
-    );
+    )
+    .await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "X-Accel-Charset mismatch\n  expected: \"utf-8\"\n    actual: no `X-Accel-Charset` header"
 )]
-fn x_accel_missing_charset() {
+async fn x_accel_missing_charset() {
     assert_x_accel_redirect(
-        &nginx_plain(png()),
+        nginx_plain(png()),
         &ExpectedXAccel::new("/x-accel/pixel.png").charset("utf-8"),
-    );
+    )
+    .await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "X-Accel-Charset mismatch\n  expected: no `X-Accel-Charset` header\n    actual: \"utf-8\""
 )]
-fn x_accel_charset_present_when_absent_expected() {
-    assert_x_accel_redirect(
-        &nginx(text()),
-        &ExpectedXAccel::new(ACCENT_URI).no_charset(),
-    );
+async fn x_accel_charset_present_when_absent_expected() {
+    assert_x_accel_redirect(nginx(text()), &ExpectedXAccel::new(ACCENT_URI).no_charset()).await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(expected = "X-Accel-Buffering mismatch\n  expected: \"yes\"\n    actual: \"no\"")]
-fn x_accel_wrong_buffering() {
+async fn x_accel_wrong_buffering() {
     assert_x_accel_redirect(
-        &nginx(text()),
+        nginx(text()),
         &ExpectedXAccel::new(ACCENT_URI).buffering(true),
-    );
+    )
+    .await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "X-Accel-Buffering mismatch\n  expected: no `X-Accel-Buffering` header\n    actual: \"no\""
 )]
-fn x_accel_buffering_present_when_absent_expected() {
+async fn x_accel_buffering_present_when_absent_expected() {
     assert_x_accel_redirect(
-        &nginx(text()),
+        nginx(text()),
         &ExpectedXAccel::new(ACCENT_URI).no_buffering(),
-    );
+    )
+    .await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(expected = "X-Accel-Expires mismatch\n  expected: \"off\"\n    actual: \"3600\"")]
-fn x_accel_wrong_expires() {
+async fn x_accel_wrong_expires() {
     assert_x_accel_redirect(
-        &nginx(text()),
+        nginx(text()),
         &ExpectedXAccel::new(ACCENT_URI).expires("off"),
-    );
+    )
+    .await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "X-Accel-Expires mismatch\n  expected: no `X-Accel-Expires` header\n    actual: \"3600\""
 )]
-fn x_accel_expires_present_when_absent_expected() {
-    assert_x_accel_redirect(
-        &nginx(text()),
-        &ExpectedXAccel::new(ACCENT_URI).no_expires(),
-    );
+async fn x_accel_expires_present_when_absent_expected() {
+    assert_x_accel_redirect(nginx(text()), &ExpectedXAccel::new(ACCENT_URI).no_expires()).await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "X-Accel-Limit-Rate mismatch\n  expected: \"2048\"\n    actual: \"1024\""
 )]
-fn x_accel_wrong_limit_rate() {
+async fn x_accel_wrong_limit_rate() {
     assert_x_accel_redirect(
-        &nginx(text()),
+        nginx(text()),
         &ExpectedXAccel::new(ACCENT_URI).limit_rate("2048"),
-    );
+    )
+    .await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "X-Accel-Limit-Rate mismatch\n  expected: no `X-Accel-Limit-Rate` header\n    actual: \"1024\""
 )]
-fn x_accel_limit_rate_present_when_absent_expected() {
+async fn x_accel_limit_rate_present_when_absent_expected() {
     assert_x_accel_redirect(
-        &nginx(text()),
+        nginx(text()),
         &ExpectedXAccel::new(ACCENT_URI).no_limit_rate(),
-    );
+    )
+    .await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "X-Accel-Limit-Rate mismatch\n  expected: \"off\"\n    actual: no `X-Accel-Limit-Rate` header"
 )]
-fn x_accel_missing_limit_rate() {
+async fn x_accel_missing_limit_rate() {
     assert_x_accel_redirect(
-        &nginx_plain(png()),
+        nginx_plain(png()),
         &ExpectedXAccel::new("/x-accel/pixel.png").limit_rate("off"),
-    );
+    )
+    .await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "assert_x_accel_redirect: basename mismatch\n  expected: \"other.txt\"\n    actual: \"espace é.txt\""
 )]
-fn x_accel_wrong_basename() {
+async fn x_accel_wrong_basename() {
     assert_x_accel_redirect(
-        &nginx(text()),
+        nginx(text()),
         &ExpectedXAccel::new(ACCENT_URI).basename("other.txt"),
-    );
+    )
+    .await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "assert_x_accel_redirect: Content-Type mismatch\n  expected: \"text/html\""
 )]
-fn x_accel_wrong_content_type() {
+async fn x_accel_wrong_content_type() {
     assert_x_accel_redirect(
-        &nginx(text()),
+        nginx(text()),
         &ExpectedXAccel::new(ACCENT_URI).content_type("text/html"),
-    );
+    )
+    .await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(expected = "assert_x_accel_redirect: disposition mismatch\n  expected: inline")]
-fn x_accel_attachment_is_not_inline() {
-    assert_x_accel_redirect(&nginx(text()), &ExpectedXAccel::new(ACCENT_URI).inline());
+async fn x_accel_attachment_is_not_inline() {
+    assert_x_accel_redirect(nginx(text()), &ExpectedXAccel::new(ACCENT_URI).inline()).await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(expected = "assert_x_accel_redirect: Content-Length mismatch")]
-fn x_accel_with_content_length() {
+async fn x_accel_with_content_length() {
     let mut response = nginx(text());
     response
         .headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from_static("7"));
-    assert_x_accel_redirect(&response, &ExpectedXAccel::new(ACCENT_URI));
+    assert_x_accel_redirect(response, &ExpectedXAccel::new(ACCENT_URI)).await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "assert_x_accel_redirect: body mismatch\n  expected: an empty body (the proxy sends the file)\n    actual: a body of at least 7 bytes"
 )]
-fn x_accel_with_a_body() {
+async fn x_accel_with_a_body() {
     let mut response = nginx(text());
     *response.body_mut() = Body::from("accent\n");
-    assert_x_accel_redirect(&response, &ExpectedXAccel::new(ACCENT_URI));
+    assert_x_accel_redirect(response, &ExpectedXAccel::new(ACCENT_URI)).await;
 }
 
-#[test]
-fn x_accel_content_length_zero_is_fine() {
+#[tokio::test]
+async fn x_accel_content_length_zero_is_fine() {
     let mut response = nginx(text());
     response
         .headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
-    assert_x_accel_redirect(&response, &ExpectedXAccel::new(ACCENT_URI));
+    assert_x_accel_redirect(response, &ExpectedXAccel::new(ACCENT_URI)).await;
+}
+
+/// The message of the panic `check` ends in, when spawned.
+async fn panic_of(check: impl std::future::Future<Output = ()> + Send + 'static) -> String {
+    let err = tokio::spawn(check).await.expect_err("no panic");
+    let payload = err.into_panic();
+    match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => payload.downcast_ref::<&str>().unwrap().to_string(),
+    }
+}
+
+#[tokio::test]
+async fn x_accel_with_a_body_of_unknown_size() {
+    // A stream announces no size: only reading it shows the bytes, when
+    // the future is awaited; the panic still names the test's line.
+    let mut response = nginx(text());
+    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>("accent\n")]);
+    *response.body_mut() = Body::from_stream(chunks);
+    let line = line!() + 1;
+    let check = assert_x_accel_redirect(response, &ExpectedXAccel::new(ACCENT_URI));
+    let message = panic_of(check).await;
+    let expected = format!(
+        "assert_x_accel_redirect (called at {}:{line}:17): body mismatch\n  \
+         expected: an empty body (the proxy sends the file)\n    \
+         actual: \"accent\\n\" (7 bytes)",
+        file!()
+    );
+    assert_eq!(message, expected);
+}
+
+#[tokio::test]
+async fn x_accel_status_other_than_200() {
+    let mut response = nginx(text());
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    assert_x_accel_redirect(
+        response,
+        &ExpectedXAccel::new(ACCENT_URI).status(StatusCode::NOT_FOUND),
+    )
+    .await;
+}
+
+#[tokio::test]
+#[should_panic(
+    expected = "assert_x_accel_redirect: status mismatch\n  expected: 404 Not Found\n    actual: 200 OK"
+)]
+async fn x_accel_200_is_not_the_expected_status() {
+    assert_x_accel_redirect(
+        nginx(text()),
+        &ExpectedXAccel::new(ACCENT_URI).status(StatusCode::NOT_FOUND),
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------
 // assert_x_sendfile
 
-#[test]
-fn x_sendfile_matches_the_path_byte_for_byte() {
+#[tokio::test]
+async fn x_sendfile_matches_the_path_byte_for_byte() {
     let response = sendfile();
     assert_eq!(
         response.headers()[axum_download::offload::X_SENDFILE].as_bytes(),
         SENDFILE_PATH.as_bytes()
     );
-    assert_x_sendfile(&response, SENDFILE_PATH);
-    assert_x_sendfile(&response, PathBuf::from(SENDFILE_PATH));
+    assert_x_sendfile(response, &ExpectedXSendfile::new(SENDFILE_PATH)).await;
+    assert_x_sendfile(
+        sendfile(),
+        &ExpectedXSendfile::new(PathBuf::from(SENDFILE_PATH)),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -589,49 +647,151 @@ async fn x_sendfile_through_a_router() {
     let media = media();
     let settings = DownloadSettings::new(Backend::XSendfile).rule(Rule::x_sendfile());
     let response = get_path(media.path(), settings, "/media/docs/espace%20%C3%A9.txt").await;
-    assert_x_sendfile(&response, media.path().join("docs").join(ACCENT));
+    assert_x_sendfile(
+        response,
+        &ExpectedXSendfile::new(media.path().join("docs").join(ACCENT)),
+    )
+    .await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "assert_x_sendfile: X-Sendfile mismatch\n  expected: \"/srv/media/espace e?#.txt\"\n    actual: \"/srv/media/espace é?#.txt\""
 )]
-fn x_sendfile_wrong_path() {
-    assert_x_sendfile(&sendfile(), "/srv/media/espace e?#.txt");
+async fn x_sendfile_wrong_path() {
+    assert_x_sendfile(
+        sendfile(),
+        &ExpectedXSendfile::new("/srv/media/espace e?#.txt"),
+    )
+    .await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "X-Sendfile mismatch\n  expected: \"/srv/media/a.txt\"\n    actual: no `X-Sendfile` header"
 )]
-fn x_sendfile_not_handed_off() {
-    assert_x_sendfile(&text(), "/srv/media/a.txt");
+async fn x_sendfile_not_handed_off() {
+    assert_x_sendfile(text(), &ExpectedXSendfile::new("/srv/media/a.txt")).await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(expected = "X-Sendfile mismatch")]
-fn x_sendfile_nginx_hand_off_is_not_sendfile() {
-    assert_x_sendfile(&nginx(text()), SENDFILE_PATH);
+async fn x_sendfile_nginx_hand_off_is_not_sendfile() {
+    assert_x_sendfile(nginx(text()), &ExpectedXSendfile::new(SENDFILE_PATH)).await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(
     expected = "assert_x_sendfile: status mismatch\n  expected: 200 OK\n    actual: 404 Not Found"
 )]
-fn x_sendfile_not_200() {
+async fn x_sendfile_not_200() {
     let mut response = sendfile();
     *response.status_mut() = StatusCode::NOT_FOUND;
-    assert_x_sendfile(&response, SENDFILE_PATH);
+    assert_x_sendfile(response, &ExpectedXSendfile::new(SENDFILE_PATH)).await;
 }
 
-#[test]
+#[tokio::test]
 #[should_panic(expected = "assert_x_sendfile: Content-Length mismatch")]
-fn x_sendfile_with_content_length() {
+async fn x_sendfile_with_content_length() {
     let mut response = sendfile();
     response
         .headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from_static("7"));
-    assert_x_sendfile(&response, SENDFILE_PATH);
+    assert_x_sendfile(response, &ExpectedXSendfile::new(SENDFILE_PATH)).await;
+}
+
+#[tokio::test]
+async fn x_sendfile_matches_every_check() {
+    assert_x_sendfile(
+        sendfile(),
+        &ExpectedXSendfile::new(SENDFILE_PATH)
+            .status(StatusCode::OK)
+            .basename(ACCENT)
+            .content_type("text/plain; charset=utf-8")
+            .attachment(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn x_sendfile_inline() {
+    let download = VirtualDownload::text(ACCENT, "accent\n")
+        .inline()
+        .into_response();
+    let response = hand_off(
+        download,
+        &HandOff::XSendfile {
+            path: PathBuf::from(SENDFILE_PATH),
+        },
+    );
+    assert_x_sendfile(response, &ExpectedXSendfile::new(SENDFILE_PATH).inline()).await;
+}
+
+#[tokio::test]
+#[should_panic(
+    expected = "assert_x_sendfile: basename mismatch\n  expected: \"other.txt\"\n    actual: \"espace é.txt\""
+)]
+async fn x_sendfile_wrong_basename() {
+    assert_x_sendfile(
+        sendfile(),
+        &ExpectedXSendfile::new(SENDFILE_PATH).basename("other.txt"),
+    )
+    .await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "assert_x_sendfile: Content-Type mismatch\n  expected: \"text/html\"")]
+async fn x_sendfile_wrong_content_type() {
+    assert_x_sendfile(
+        sendfile(),
+        &ExpectedXSendfile::new(SENDFILE_PATH).content_type("text/html"),
+    )
+    .await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "assert_x_sendfile: disposition mismatch\n  expected: inline")]
+async fn x_sendfile_attachment_is_not_inline() {
+    assert_x_sendfile(sendfile(), &ExpectedXSendfile::new(SENDFILE_PATH).inline()).await;
+}
+
+#[tokio::test]
+#[should_panic(
+    expected = "assert_x_sendfile: status mismatch\n  expected: 206 Partial Content\n    actual: 200 OK"
+)]
+async fn x_sendfile_200_is_not_the_expected_status() {
+    assert_x_sendfile(
+        sendfile(),
+        &ExpectedXSendfile::new(SENDFILE_PATH).status(StatusCode::PARTIAL_CONTENT),
+    )
+    .await;
+}
+
+#[tokio::test]
+#[should_panic(
+    expected = "assert_x_sendfile: body mismatch\n  expected: an empty body (the proxy sends the file)\n    actual: a body of at least 7 bytes"
+)]
+async fn x_sendfile_with_a_body() {
+    let mut response = sendfile();
+    *response.body_mut() = Body::from("accent\n");
+    assert_x_sendfile(response, &ExpectedXSendfile::new(SENDFILE_PATH)).await;
+}
+
+#[tokio::test]
+async fn x_sendfile_with_a_body_of_unknown_size() {
+    let mut response = sendfile();
+    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>("accent\n")]);
+    *response.body_mut() = Body::from_stream(chunks);
+    let line = line!() + 1;
+    let check = assert_x_sendfile(response, &ExpectedXSendfile::new(SENDFILE_PATH));
+    let message = panic_of(check).await;
+    let expected = format!(
+        "assert_x_sendfile (called at {}:{line}:17): body mismatch\n  \
+         expected: an empty body (the proxy sends the file)\n    \
+         actual: \"accent\\n\" (7 bytes)",
+        file!()
+    );
+    assert_eq!(message, expected);
 }
 
 // ---------------------------------------------------------------------------

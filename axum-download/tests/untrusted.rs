@@ -3,6 +3,8 @@
 //! on 127.0.0.1 that record what reaches them.
 #![cfg(feature = "http-download")]
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -13,12 +15,14 @@ use axum::routing::get;
 use axum::Router;
 use axum_download::offload::{Backend, Rule};
 use axum_download::signature::UrlSigner;
+use axum_download::test_util::TempMediaRoot;
 use axum_download::{
     Conditions, DownloadError, DownloadLayer, DownloadName, DownloadResponse, DownloadSettings,
     HttpDownload, PathDownload, VirtualDownload, DEFAULT_CACHE_CONTROL,
 };
 use http::{header, HeaderMap, Method, StatusCode};
 use http_body_util::BodyExt;
+use support::{header, request, serve, text};
 use tower::ServiceExt;
 
 // ---------------------------------------------------------------------------
@@ -46,14 +50,6 @@ impl Seen {
             .cloned()
             .expect("no request reached the upstream")
     }
-}
-
-/// Serves `app` on an ephemeral port; returns `http://127.0.0.1:PORT`.
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
 }
 
 /// An upstream that records every request and answers by path:
@@ -123,34 +119,10 @@ async fn upstream(seen: Seen) -> String {
         }
         builder.body(Body::from(body)).unwrap()
     }
-    serve(Router::new().fallback(handle).with_state(seen)).await
-}
-
-async fn call(app: Router, uri: &str, headers: &[(&str, &str)]) -> Response {
-    let mut request = http::Request::builder().uri(uri);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    app.oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap()
-}
-
-async fn text(response: Response) -> String {
-    String::from_utf8(
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
+    format!(
+        "http://{}",
+        serve(Router::new().fallback(handle).with_state(seen)).await
     )
-    .unwrap()
-}
-
-fn header_of<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
-    response.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 /// An app relaying `/http/{*name}` from `base` with `from_base`.
@@ -274,11 +246,11 @@ async fn demo_style_route_refuses_escapes_before_the_upstream() {
         "/http/%2e%2e/private/secret.txt",
         "/http/a/%2E%2E/%2E%2E/secret.txt",
     ] {
-        let response = call(app.clone(), uri, &[]).await;
+        let response = request(&app, Method::GET, uri, &[]).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{uri}");
     }
     assert!(seen.paths().is_empty(), "{:?}", seen.paths());
-    let response = call(app, "/http/ok.txt", &[]).await;
+    let response = request(&app, Method::GET, "/http/ok.txt", &[]).await;
     assert_eq!(text(response).await, "file:/files/ok.txt");
 }
 
@@ -359,8 +331,9 @@ async fn client_credentials_and_referer_never_go_upstream() {
     let seen = Seen::default();
     let base = upstream(seen.clone()).await;
     let app = relay_app(format!("{base}/files"), 0);
-    let response = call(
-        app,
+    let response = request(
+        &app,
+        Method::GET,
         "/http/a.txt",
         &[
             ("cookie", "session=secret"),
@@ -394,11 +367,10 @@ fn media_app(root: std::path::PathBuf) -> Router {
         .layer(DownloadLayer::new())
 }
 
-fn media() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("nested/dir")).unwrap();
-    std::fs::write(dir.path().join("nested/dir/file.txt"), "nested\n").unwrap();
-    dir
+fn media() -> TempMediaRoot {
+    let media = TempMediaRoot::new();
+    media.file("nested/dir/file.txt", "nested\n");
+    media
 }
 
 #[tokio::test]
@@ -410,12 +382,12 @@ async fn encoded_slash_in_a_name_is_refused() {
         "/path/nested%2fdir/file.txt",
     ] {
         assert_eq!(
-            call(app.clone(), uri, &[]).await.status(),
+            request(&app, Method::GET, uri, &[]).await.status(),
             StatusCode::NOT_FOUND,
             "{uri}"
         );
     }
-    let response = call(app, "/path/nested/dir/file.txt", &[]).await;
+    let response = request(&app, Method::GET, "/path/nested/dir/file.txt", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -425,7 +397,7 @@ async fn encoded_backslash_in_a_name_is_refused() {
     let app = media_app(dir.path().to_path_buf());
     for uri in ["/path/nested%5Cdir%5Cfile.txt", "/path/nested%5cdir"] {
         assert_eq!(
-            call(app.clone(), uri, &[]).await.status(),
+            request(&app, Method::GET, uri, &[]).await.status(),
             StatusCode::NOT_FOUND,
             "{uri}"
         );
@@ -489,16 +461,17 @@ async fn if_range_date_on_a_file_younger_than_a_second_is_weak() {
 
 #[tokio::test]
 async fn downloads_are_private_and_revalidated_by_default() {
-    let response = call(
-        Router::new()
+    let response = request(
+        &Router::new()
             .route("/v", get(|| async { VirtualDownload::text("v.txt", "v") }))
             .layer(DownloadLayer::new()),
+        Method::GET,
         "/v",
         &[],
     )
     .await;
     assert_eq!(
-        header_of(&response, "cache-control"),
+        header(&response, "cache-control"),
         Some(DEFAULT_CACHE_CONTROL)
     );
     assert_eq!(DEFAULT_CACHE_CONTROL, "private, no-cache");
@@ -514,13 +487,13 @@ async fn settings_default_policy_replaces_the_crate_default_only() {
             get(|| async { VirtualDownload::text("v.txt", "v").cache_control("no-store") }),
         )
         .layer(DownloadLayer::with_settings(settings));
-    let response = call(app.clone(), "/v", &[]).await;
+    let response = request(&app, Method::GET, "/v", &[]).await;
     assert_eq!(
-        header_of(&response, "cache-control"),
+        header(&response, "cache-control"),
         Some("public, max-age=60")
     );
-    let response = call(app, "/own", &[]).await;
-    assert_eq!(header_of(&response, "cache-control"), Some("no-store"));
+    let response = request(&app, Method::GET, "/own", &[]).await;
+    assert_eq!(header(&response, "cache-control"), Some("no-store"));
 }
 
 #[tokio::test]
@@ -532,14 +505,14 @@ async fn upstream_private_no_store_is_never_weakened() {
         .unwrap();
     let response = download.clone().into_response_for_test();
     assert_eq!(
-        header_of(&response, "cache-control"),
+        header(&response, "cache-control"),
         Some("private, no-store")
     );
     let response = download
         .cache_control("public, max-age=3600")
         .into_response_for_test();
     assert_eq!(
-        header_of(&response, "cache-control"),
+        header(&response, "cache-control"),
         Some("max-age=3600, private, no-store")
     );
 }
@@ -559,13 +532,13 @@ async fn hand_off_answer_carries_the_policy() {
             }),
         )
         .layer(DownloadLayer::with_settings(settings));
-    let response = call(app, "/path/nested/dir/file.txt", &[]).await;
+    let response = request(&app, Method::GET, "/path/nested/dir/file.txt", &[]).await;
     assert_eq!(
-        header_of(&response, "x-accel-redirect"),
+        header(&response, "x-accel-redirect"),
         Some("/x-accel/nested/dir/file.txt")
     );
     assert_eq!(
-        header_of(&response, "cache-control"),
+        header(&response, "cache-control"),
         Some(DEFAULT_CACHE_CONTROL)
     );
     assert_eq!(
@@ -584,7 +557,7 @@ async fn inline_html_and_svg_are_sandboxed() {
             .inline()
             .into_response_for_test();
         assert_eq!(
-            header_of(&response, "content-security-policy"),
+            header(&response, "content-security-policy"),
             Some("sandbox"),
             "{name}"
         );
@@ -592,7 +565,7 @@ async fn inline_html_and_svg_are_sandboxed() {
     let response = VirtualDownload::text("notes.txt", "x")
         .inline()
         .into_response_for_test();
-    assert_eq!(header_of(&response, "content-security-policy"), None);
+    assert_eq!(header(&response, "content-security-policy"), None);
 }
 
 // ---------------------------------------------------------------------------
@@ -618,7 +591,7 @@ async fn content_range_on_an_upstream_200_is_not_relayed() {
         .unwrap()
         .into_response_for_test();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(header_of(&response, "content-range"), None);
+    assert_eq!(header(&response, "content-range"), None);
 }
 
 #[test]
@@ -724,8 +697,9 @@ async fn ranges_beyond_the_local_limits_are_not_forwarded() {
     let app = relay_app(format!("{base}/files"), 0);
     let many: Vec<String> = (0..5000).map(|i| format!("{}-{}", i * 2, i * 2)).collect();
     let range = format!("bytes={}", many.join(","));
-    let response = call(
-        app.clone(),
+    let response = request(
+        &app,
+        Method::GET,
         "/http/a.txt",
         &[("range", &range), ("if-range", "\"x\"")],
     )
@@ -737,7 +711,7 @@ async fn ranges_beyond_the_local_limits_are_not_forwarded() {
         "5,000 range specifiers went upstream"
     );
     assert!(!headers.contains_key("if-range"));
-    let response = call(app, "/http/a.txt", &[("range", "bytes=0-3")]).await;
+    let response = request(&app, Method::GET, "/http/a.txt", &[("range", "bytes=0-3")]).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(seen.last().2.get("range").unwrap(), "bytes=0-3");
 }
@@ -757,7 +731,7 @@ async fn file_upstream(root: std::path::PathBuf) -> String {
             }),
         )
         .layer(DownloadLayer::new());
-    format!("{}/files/", serve(app).await)
+    format!("http://{}/files/", serve(app).await)
 }
 
 #[tokio::test]
