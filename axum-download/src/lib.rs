@@ -163,7 +163,12 @@ pub use storage::{FileSystemStorage, Storage, StorageDownload};
 pub use virtual_download::VirtualDownload;
 
 /// The README's Rust examples, compiled and run as doc tests.
-#[cfg(all(doctest, feature = "object-store", feature = "collect"))]
+#[cfg(all(
+    doctest,
+    feature = "object-store",
+    feature = "collect",
+    feature = "test-util"
+))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeExamples;
 
