@@ -498,13 +498,14 @@ fn list_directory(
             }
             let relative = format!("{dir_relative}/{name}");
             // The same checks as a single download: confined, regular.
-            let resolved = match fs::resolve_blocking(&root, &relative, confinement, false) {
-                Ok(resolved) => resolved,
-                Err(err) => {
-                    tracing::debug!(%relative, %err, "left a file out of an archive");
-                    continue;
-                }
-            };
+            let resolved =
+                match fs::resolve_blocking(&root, &relative, confinement, fs::Prefetch::Nothing) {
+                    Ok(resolved) => resolved,
+                    Err(err) => {
+                        tracing::debug!(%relative, %err, "left a file out of an archive");
+                        continue;
+                    }
+                };
             if entries.len() == max_entries {
                 return Err(io::Error::other(format!(
                     "{untrusted:?} holds more than {max_entries} files"
@@ -555,7 +556,8 @@ impl FileSource for ConfinedFile {
                 // Small files are read with the open, in one trip to the
                 // blocking pool: archives of many small files are made of
                 // little else.
-                let resolved = fs::resolve_blocking(&root, &relative, confinement, true)?;
+                let resolved =
+                    fs::resolve_blocking(&root, &relative, confinement, fs::Prefetch::Small)?;
                 if resolved.metadata.len() != size || resolved.metadata.modified().ok() != modified
                 {
                     return Err(io::Error::other(format!(

@@ -27,10 +27,24 @@ pub(crate) const FIRST_CHUNK_SIZE: usize = 32 * 1024;
 /// client keeping up.
 const KEEPING_UP: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// Files up to this size are read while their metadata is, when the
-/// request is a plain GET (see [`crate::layer::plain_get`]): one trip to the
-/// blocking pool instead of two, and the head and body leave in one write.
+/// Files up to this size are read whole while their metadata is, when the
+/// request is a plain GET: one trip to the blocking pool instead of two,
+/// and the head and body leave in one write. Of a larger file, the first
+/// [`FIRST_CHUNK_SIZE`] bytes are read then.
 pub(crate) const PREFETCH_MAX: u64 = 64 * 1024;
+
+/// What to read of a file while opening it, on the same trip to the
+/// blocking pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Prefetch {
+    /// Nothing (`HEAD`, conditional and range requests).
+    Nothing,
+    /// The whole file when it is small (to be kept by a cache).
+    Small,
+    /// The whole file when it is small, the first chunk otherwise (a plain
+    /// `GET`, which will read it next anyway).
+    Start,
+}
 
 /// Why an untrusted relative path was refused. Every refusal answers 404.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,7 +165,7 @@ pub(crate) fn resolve_blocking(
     root: &Path,
     untrusted: &str,
     confinement: Confinement,
-    prefetch: bool,
+    prefetch: Prefetch,
 ) -> io::Result<Resolved> {
     let segments = check_relative(untrusted).map_err(|r| r.into_io(untrusted))?;
     let relative = segments.join("/");
@@ -162,7 +176,7 @@ pub(crate) fn resolve_blocking(
     } else {
         open_beneath(root, &relative, &path, untrusted)?
     };
-    let prefetched = prefetch_small(prefetch, &metadata, &file)?;
+    let prefetched = prefetch_start(prefetch, &metadata, &file)?;
     Ok(Resolved {
         path,
         file,
@@ -201,17 +215,30 @@ fn open_beneath(
     Ok((file, metadata))
 }
 
-/// Reads a small file whole, when asked to and it is small enough.
-pub(crate) fn prefetch_small(
-    prefetch: bool,
+/// Reads what `prefetch` asks for: a small file whole, or the first chunk
+/// of a larger one.
+pub(crate) fn prefetch_start(
+    prefetch: Prefetch,
     metadata: &Metadata,
     file: &File,
 ) -> io::Result<Option<Bytes>> {
     let size = metadata.len();
-    if !prefetch || size > PREFETCH_MAX || size == 0 {
+    let read = match prefetch {
+        _ if size == 0 => 0,
+        Prefetch::Nothing => 0,
+        _ if size <= PREFETCH_MAX => size,
+        Prefetch::Small => 0,
+        Prefetch::Start => FIRST_CHUNK_SIZE as u64,
+    };
+    if read == 0 {
         return Ok(None);
     }
-    read_chunk(file, 0, size).map(Some)
+    read_into(
+        file,
+        0,
+        sized_buffer(read, FIRST_CHUNK_SIZE.max(PREFETCH_MAX as usize)),
+    )
+    .map(Some)
 }
 
 #[cfg(target_os = "linux")]
@@ -369,7 +396,22 @@ impl FileSource for LocalFile {
         if whole {
             let taken = self.prefetched.lock().ok().and_then(|mut p| p.take());
             if let Some(bytes) = taken {
-                return Box::pin(async move { Ok(one_chunk(bytes)) });
+                let read = bytes.len() as u64;
+                if read >= self.size {
+                    return Box::pin(async move { Ok(one_chunk(bytes)) });
+                }
+                // The first chunk was read with the metadata: the rest
+                // follows at the pace of a client that took it at once.
+                let rest = ByteRange {
+                    start: read,
+                    end: self.size,
+                };
+                let stream = stream_range_from(self.file.clone(), rest, Pace::after_first());
+                return Box::pin(async move {
+                    use futures_util::StreamExt;
+                    let first = futures_util::stream::iter([Ok(bytes)]);
+                    Ok(Box::pin(first.chain(stream)) as ByteStream)
+                });
             }
         }
         let range = range.unwrap_or(ByteRange {
@@ -387,6 +429,11 @@ async fn stream_range(file: Arc<File>, range: ByteRange) -> io::Result<ByteStrea
         size: FIRST_CHUNK_SIZE,
         last: None,
     };
+    Ok(stream_range_from(file, range, start))
+}
+
+/// [`stream_range`] from a given pace.
+fn stream_range_from(file: Arc<File>, range: ByteRange, start: Pace) -> ByteStream {
     let stream = futures_util::stream::try_unfold(
         (file, range.start, range.len(), start),
         |(file, offset, remaining, pace)| async move {
@@ -405,7 +452,7 @@ async fn stream_range(file: Arc<File>, range: ByteRange) -> io::Result<ByteStrea
             Ok(Some((chunk, (file, offset + n, remaining - n, pace))))
         },
     );
-    Ok(Box::pin(stream))
+    Box::pin(stream)
 }
 
 /// The size of the next read, from how fast the last one was taken.
@@ -417,6 +464,14 @@ struct Pace {
 }
 
 impl Pace {
+    /// The pace after a first chunk handed on just now.
+    fn after_first() -> Self {
+        Self {
+            size: FIRST_CHUNK_SIZE,
+            last: Some(std::time::Instant::now()),
+        }
+    }
+
     fn next(self) -> Self {
         let size = match self.last {
             None => self.size,

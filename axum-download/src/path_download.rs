@@ -187,7 +187,13 @@ impl PathDownload {
             }
         }
         // With a cache, small files are always read whole: to be kept.
-        let prefetch = self.read_early || self.cache.is_some();
+        let prefetch = if self.read_early {
+            fs::Prefetch::Start
+        } else if self.cache.is_some() {
+            fs::Prefetch::Small
+        } else {
+            fs::Prefetch::Nothing
+        };
         let kept = self.cache.map(|cache| (cache, self.target.clone()));
         let (meta, source, read) = fs::spawn_blocking(move || match self.target {
             Target::Confined { root, untrusted } => {
@@ -204,7 +210,7 @@ impl PathDownload {
                 }
                 let (file, metadata) = fs::open_regular(&path)?;
                 let meta = fs::local_meta(&path, &metadata);
-                let read = fs::prefetch_small(prefetch, &metadata, &file)?;
+                let read = fs::prefetch_start(prefetch, &metadata, &file)?;
                 let mut source = LocalFile::open_file(file, metadata.len());
                 source.prefetched = std::sync::Mutex::new(read.clone());
                 Ok((meta, source, read))

@@ -234,7 +234,7 @@ impl Storage for FileSystemStorage {
         let confinement = self.confinement;
         Box::pin(async move {
             let resolved = fs::spawn_blocking(move || {
-                fs::resolve_blocking(&location, &untrusted, confinement, false)
+                fs::resolve_blocking(&location, &untrusted, confinement, fs::Prefetch::Nothing)
             })
             .await?;
             let mut meta = resolved.meta();
@@ -253,7 +253,7 @@ impl Storage for FileSystemStorage {
         let confinement = self.confinement;
         Box::pin(async move {
             let resolved = fs::spawn_blocking(move || {
-                fs::resolve_blocking(&location, &untrusted, confinement, false)
+                fs::resolve_blocking(&location, &untrusted, confinement, fs::Prefetch::Nothing)
             })
             .await?;
             resolved.source().open(range).await

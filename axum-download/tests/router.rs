@@ -1291,3 +1291,37 @@ async fn small_file_is_not_read_early_for_a_range_request() {
     std::os::unix::fs::symlink(outside.path().join("secret.txt"), &checked).unwrap();
     assert_eq!(body(response).await, b"Hello");
 }
+
+#[tokio::test]
+async fn plain_get_of_a_file_larger_than_the_early_read_arrives_whole() {
+    let media = TempMediaRoot::new();
+    // Around the whole-file limit (64 KiB), the first chunk (32 KiB) and
+    // the largest chunk (256 KiB).
+    let sizes = [
+        32 * 1024 - 1,
+        32 * 1024,
+        64 * 1024,
+        64 * 1024 + 1,
+        300_001,
+        1 << 20,
+    ];
+    for (seed, size) in sizes.into_iter().enumerate() {
+        let content = support::pattern(size, seed as u32 + 1);
+        media.file(format!("f{size}.bin"), &content);
+        let app = path_app(media.path().to_path_buf());
+        let uri = format!("/path/f{size}.bin");
+        let response = request(&app, Method::GET, &uri, &[]).await;
+        assert_eq!(response.status(), StatusCode::OK, "{size}");
+        assert_eq!(
+            header(&response, header::CONTENT_LENGTH),
+            Some(size.to_string().as_str())
+        );
+        assert!(body(response).await == content, "{size} bytes differ");
+        // A HEAD and a range of the same file are read from the start.
+        let head = request(&app, Method::HEAD, &uri, &[]).await;
+        assert!(body(head).await.is_empty());
+        let tail = format!("bytes={}-", size - 10);
+        let range = request(&app, Method::GET, &uri, &[("range", tail.as_str())]).await;
+        assert_eq!(body(range).await, &content[size - 10..], "{size}");
+    }
+}

@@ -368,7 +368,12 @@ impl StaticFiles {
                 let sources = sources.clone();
                 let name = name.into_owned();
                 Some(Answer::Later(Box::pin(async move {
-                    let plain = conditions.method() == Method::GET && conditions.is_unconditional();
+                    let plain =
+                        if conditions.method() == Method::GET && conditions.is_unconditional() {
+                            fs::Prefetch::Small
+                        } else {
+                            fs::Prefetch::Nothing
+                        };
                     let wanted = name.clone();
                     let found =
                         fs::spawn_blocking(move || find_live(&sources, &wanted, plain)).await;
@@ -432,7 +437,11 @@ impl Shared {
 }
 
 /// The first source directory that has `name`, opened.
-fn find_live(sources: &[PathBuf], name: &str, prefetch: bool) -> std::io::Result<fs::Resolved> {
+fn find_live(
+    sources: &[PathBuf],
+    name: &str,
+    prefetch: fs::Prefetch,
+) -> std::io::Result<fs::Resolved> {
     for source in sources {
         if let Ok(resolved) = fs::resolve_blocking(source, name, Confinement::default(), prefetch) {
             return Ok(resolved);
