@@ -9,6 +9,9 @@
 //!                                 [--s3 http://HOST:PORT/BUCKET]
 //! cargo run --release -p demo -- collectstatic --source DIR --static-root OUT [--manifest FILE] [--lenient]
 //! ```
+//!
+//! `--help` lists the flags; the log goes to stderr, filtered by `RUST_LOG`
+//! (see [`access_log`]).
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
