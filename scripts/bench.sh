@@ -502,7 +502,8 @@ S3_ARGS=()
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
 if [ "$WANT_S3" = 1 ]; then S3_ARGS=(--s3 "http://127.0.0.1:$P_S3/$S3_BUCKET"); fi
 start_rust_servers() {
-    start demo "$P_DEMO" "$DEMO_BIN" --addr "127.0.0.1:$P_DEMO" --media-root "$MEDIA" \
+    # Warnings only: the peers log nothing per request either.
+    start demo "$P_DEMO" env RUST_LOG=warn "$DEMO_BIN" --addr "127.0.0.1:$P_DEMO" --media-root "$MEDIA" \
         --upstream "http://127.0.0.1:$P_NGINX" --static-root "$MEDIA/static" --cache-dir "$RUN/cache" "${S3_ARGS[@]}"
     [ "$WANT_PEERS" = 1 ] || return 0
     start servedir "$P_SERVEDIR" "$SERVEDIR_BIN" --addr "127.0.0.1:$P_SERVEDIR" --root "$MEDIA"

@@ -20,6 +20,9 @@ pub(crate) struct Report {
     pub(crate) decision: &'static str,
     pub(crate) status: u16,
     pub(crate) file: Option<Arc<str>>,
+    /// The request's span: the server drops a body outside of it, and the
+    /// event belongs with the request (e.g. beside its access log line).
+    pub(crate) span: tracing::Span,
 }
 
 impl Report {
@@ -29,6 +32,7 @@ impl Report {
             decision,
             status,
             file: file.map(Arc::from),
+            span: tracing::Span::current(),
         }
     }
 
@@ -40,6 +44,7 @@ impl Report {
     /// Emits the event, once.
     pub(crate) fn emit(&self, bytes_sent: u64, complete: bool) {
         if self.armed.swap(false, Ordering::Relaxed) {
+            let _in_request = self.span.enter();
             emit(
                 self.decision,
                 self.status,

@@ -275,3 +275,43 @@ fn complete_download_through_a_real_server_is_logged_complete() {
     check(&events, "full", "200", &(1u64 << 20).to_string());
     assert_eq!(one(&events)["complete"], "true", "{events:?}");
 }
+
+/// Records, for each `axum_download` event, the name of the span it was
+/// emitted in.
+#[derive(Clone, Default)]
+struct SpanOfEvents(Arc<Mutex<Vec<Option<&'static str>>>>);
+
+impl<S> tracing_subscriber::Layer<S> for SpanOfEvents
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        context: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if event.metadata().target() == "axum_download" {
+            let span = context.event_span(event).map(|span| span.name());
+            self.0.lock().unwrap().push(span);
+        }
+    }
+}
+
+/// A server drops the body outside the request's span; the event still
+/// belongs to the request (a log prints it beside the request's access line).
+#[tokio::test]
+async fn download_event_is_emitted_in_the_request_span() {
+    use tracing::Instrument;
+    use tracing_subscriber::layer::SubscriberExt;
+    let dir = media();
+    let spans = SpanOfEvents::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(spans.clone()));
+    let response = app(dir.path().into(), DownloadSettings::default())
+        .oneshot(Request::get("/digits.txt").body(Body::empty()).unwrap())
+        .instrument(tracing::info_span!("request"))
+        .await
+        .unwrap();
+    let _ = response.into_body().collect().await;
+    assert_eq!(*spans.0.lock().unwrap(), [Some("request")]);
+}

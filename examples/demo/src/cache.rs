@@ -32,7 +32,7 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(unit))
-        .ok_or_else(|| format!("--cache-size: {text:?} is not a size like 1073741824 or 1G"))
+        .ok_or_else(|| "not a size like 1073741824 or 1G".to_owned())
 }
 
 impl Prepared {

@@ -9,7 +9,11 @@
 //!                                 [--s3 http://HOST:PORT/BUCKET]
 //! cargo run --release -p demo -- collectstatic --source DIR --static-root OUT [--manifest FILE] [--lenient]
 //! ```
+//!
+//! `--help` lists the flags; the log goes to stderr, filtered by `RUST_LOG`
+//! (see [`access_log`]).
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,34 +34,60 @@ use axum_download::{
 use bytes::Bytes;
 use serde::Deserialize;
 
+pub mod access_log;
 mod archive;
 mod cache;
-mod rfc3339;
 mod s3;
 pub mod static_files;
 
 /// What the demo serves, from its command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Parser)]
+#[command(
+    name = "demo",
+    version,
+    // A flag given twice: the last one wins.
+    args_override_self = true,
+    about = "The axum-download reference application: every download kind on one router.",
+    after_help = "Also: demo collectstatic --help\n\
+                  Environment: RUST_LOG (default: info), DEMO_SIGNING_KEY (at least 16 bytes; \
+                  default: a random key per process)."
+)]
 pub struct Config {
     /// Where to listen.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
     pub addr: SocketAddr,
-    /// The directory served.
+    /// The directory served [default: the demo's shipped media].
+    #[arg(long, value_name = "DIR", default_value_os_t = default_media_root(), hide_default_value = true)]
     pub media_root: PathBuf,
-    /// Base URL of `/http/` downloads; `None` means the demo's own `/path/`.
+    /// Base URL of `/http/` downloads [default: the demo's own `/path/`].
+    #[arg(long, value_name = "URL", value_parser = parse_upstream)]
     pub upstream: Option<String>,
-    /// A TOML or JSON settings file; `None` means [`default_settings`].
+    /// A TOML or JSON settings file (backend and hand-off rules), re-read
+    /// on SIGHUP [default: `/media/optimized/` URLs handed off to nginx].
+    #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
-    /// Where `/cached/` keeps its files; `None` means a temporary directory.
+    /// Where `/cached/` keeps its files [default: a temporary directory].
+    #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// The most bytes `/cached/` keeps.
+    /// The most bytes `/cached/` keeps: a number, or with K, M or G [default: 1G].
+    #[arg(
+        long,
+        value_name = "BYTES",
+        value_parser = cache::parse_size,
+        default_value_t = axum_download::cache::DEFAULT_CACHE_SIZE,
+        hide_default_value = true
+    )]
     pub cache_size: u64,
-    /// A collected static root; `None` means the shipped assets, collected
-    /// at start-up.
+    /// A collected static root served at `/static/` [default: the shipped
+    /// assets, collected at start-up].
+    #[arg(long, value_name = "DIR")]
     pub static_root: Option<PathBuf>,
     /// The manifest, when not `STATIC_ROOT/staticfiles.json`.
+    #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
-    /// `http://HOST:PORT/BUCKET` of the S3-compatible store behind `/s3/`
-    /// and `/s3-nginx/`; `None`: those routes answer 404.
+    /// The S3-compatible store behind `/s3/` and `/s3-nginx/`, credentials
+    /// from `AWS_*` [default: none, those routes answer 404].
+    #[arg(long, value_name = "http://HOST:PORT/BUCKET", value_parser = parse_s3)]
     pub s3: Option<String>,
 }
 
@@ -73,75 +103,49 @@ pub fn default_media_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("media")
 }
 
-const USAGE: &str = "usage: demo [--addr 127.0.0.1:8000] [--media-root DIR] [--upstream URL] \
-     [--settings FILE] [--static-root DIR] [--manifest FILE] [--cache-dir DIR] [--cache-size BYTES] \
-     [--s3 http://HOST:PORT/BUCKET] \
-     | demo collectstatic --help";
-
 impl Config {
-    /// Parses the command line (without the program name).
+    /// Parses the command line (without the program name); an error is
+    /// one line, e.g. for `--help`, the usage.
     pub fn from_args<I>(args: I) -> Result<Self, String>
     where
         I: IntoIterator<Item = String>,
     {
-        let mut config = Config {
-            addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
-            media_root: default_media_root(),
-            upstream: None,
-            settings: None,
-            cache_dir: None,
-            cache_size: axum_download::cache::DEFAULT_CACHE_SIZE,
-            static_root: None,
-            manifest: None,
-            s3: None,
-        };
-        let mut args = args.into_iter();
-        while let Some(flag) = args.next() {
-            let (name, inline) = match flag.split_once('=') {
-                Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
-                None => (flag.clone(), None),
-            };
-            if name == "--help" || name == "-h" {
-                return Err(USAGE.to_owned());
-            }
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| args.next())
-                    .ok_or_else(|| format!("{name} needs a value; {USAGE}"))
-            };
-            match name.as_str() {
-                "--addr" => {
-                    let text = value()?;
-                    config.addr = text.parse().map_err(|_| {
-                        format!("--addr: {text:?} is not an address like 127.0.0.1:8000")
-                    })?;
-                }
-                "--media-root" => config.media_root = PathBuf::from(value()?),
-                "--settings" => config.settings = Some(PathBuf::from(value()?)),
-                "--cache-dir" => config.cache_dir = Some(PathBuf::from(value()?)),
-                "--cache-size" => config.cache_size = cache::parse_size(&value()?)?,
-                "--static-root" => config.static_root = Some(PathBuf::from(value()?)),
-                "--manifest" => config.manifest = Some(PathBuf::from(value()?)),
-                "--upstream" => {
-                    let url = value()?;
-                    if !(url.starts_with("http://") || url.starts_with("https://")) {
-                        return Err(format!(
-                            "--upstream: {url:?} is not an http:// or https:// URL"
-                        ));
-                    }
-                    config.upstream = Some(url.trim_end_matches('/').to_owned());
-                }
-                "--s3" => {
-                    let url = value()?;
-                    s3::parse(&url)?;
-                    config.s3 = Some(url);
-                }
-                _ => return Err(format!("unknown flag {flag:?}; {USAGE}")),
-            }
-        }
-        Ok(config)
+        Self::parse_args(args.into_iter().map(OsString::from)).map_err(|err| one_line(&err))
     }
+
+    /// Parses the command line (without the program name), with clap's
+    /// error, which is also how `--help` and `--version` come back.
+    pub fn parse_args<I>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = OsString>,
+    {
+        <Self as clap::Parser>::try_parse_from(std::iter::once(OsString::from("demo")).chain(args))
+    }
+}
+
+/// clap's message on one line: its text without the usage and the hint.
+pub fn one_line(err: &clap::Error) -> String {
+    err.to_string()
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .filter(|line| !line.is_empty())
+        .map(|line| line.strip_prefix("error: ").unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `--upstream`: an `http://` or `https://` base, without its trailing `/`.
+fn parse_upstream(url: &str) -> Result<String, String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err("not an http:// or https:// URL".to_owned());
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// `--s3`: checked here, connected to at start-up.
+fn parse_s3(url: &str) -> Result<String, String> {
+    s3::parse(url).map(|_| url.to_owned())
 }
 
 /// One entry of `documents.json`.
@@ -261,7 +265,10 @@ impl Prepared {
             Duration::from_secs(DEFAULT_SIGNATURE_TTL),
         ));
         let s3 = match &config.s3 {
-            Some(url) => Some(Arc::new(s3::connect(&s3::parse(url)?)?)),
+            Some(url) => {
+                let address = s3::parse(url).map_err(|err| format!("--s3 {url:?}: {err}"))?;
+                Some(Arc::new(s3::connect(&address)?))
+            }
             None => None,
         };
         let upstream = config
@@ -299,10 +306,11 @@ impl Prepared {
         self.state.settings.clone()
     }
 
-    /// The demo's router: the application inside the static-files layer.
+    /// The demo's router: the application inside the static-files layer,
+    /// inside the access log.
     pub fn router(self) -> Router {
         let (app, static_files) = self.into_parts();
-        app.layer(static_files)
+        app.layer(static_files).layer(access_log::layer())
     }
 
     /// The application without the static-files layer, and the layer:
@@ -355,9 +363,9 @@ fn load_documents(root: &Path, storage: &Arc<dyn Storage>) -> Result<Documents, 
     for (index, entry) in entries.into_iter().enumerate() {
         let modified = match entry.modified.as_deref() {
             None => None,
-            Some(text) => Some(rfc3339::parse(text).ok_or_else(|| {
+            Some(text) => Some(parse_modified(text).map_err(|err| {
                 format!(
-                    "{}: document {} (\"{}\"): modified {text:?} is not an RFC 3339 time",
+                    "{}: document {} (\"{}\"): modified {text:?} is not an RFC 3339 time: {err}",
                     path.display(),
                     index + 1,
                     entry.slug
@@ -376,6 +384,16 @@ fn load_documents(root: &Path, storage: &Arc<dyn Storage>) -> Result<Documents, 
         ));
     }
     Ok(Documents::Listed(Arc::new(documents)))
+}
+
+/// A `modified` time of `documents.json`: RFC 3339 (`2024-05-01T12:30:00Z`,
+/// a real date, an offset), not before 1970 (HTTP dates start there).
+fn parse_modified(text: &str) -> Result<SystemTime, String> {
+    let time: jiff::Timestamp = text.parse().map_err(|err: jiff::Error| err.to_string())?;
+    if time < jiff::Timestamp::UNIX_EPOCH {
+        return Err("before 1970".to_owned());
+    }
+    Ok(SystemTime::from(time))
 }
 
 type Download = Result<DownloadResponse, DownloadError>;
@@ -535,11 +553,8 @@ fn signing_key() -> Result<Vec<u8>, String> {
         return Ok(key);
     }
     let mut key = vec![0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut random| std::io::Read::read_exact(&mut random, &mut key))
-        .map_err(|err| {
-            format!("no random signing key (/dev/urandom: {err}); set DEMO_SIGNING_KEY")
-        })?;
+    getrandom::fill(&mut key)
+        .map_err(|err| format!("no random signing key ({err}); set DEMO_SIGNING_KEY"))?;
     Ok(key)
 }
 
@@ -607,29 +622,28 @@ async fn virtual_stream(Query(query): Query<StreamQuery>) -> DownloadResponse {
 }
 
 /// Re-reads the `--settings` file into `shared`: one line saying what
-/// changed, or why the old settings stay.
-pub fn reload_settings(config: &Config, shared: &SharedSettings) -> String {
+/// changed, or (the error) why the old settings stay.
+pub fn reload_settings(config: &Config, shared: &SharedSettings) -> Result<String, String> {
     let Some(path) = &config.settings else {
-        return "settings: no --settings file, nothing to reload".to_owned();
+        return Ok("settings: no --settings file, nothing to reload".to_owned());
     };
-    let loaded = match DownloadSettings::from_file(path) {
-        Ok(loaded) => loaded,
-        Err(err) => return format!("settings: reload failed, keeping the old ones: {err}"),
+    let failed = |err: &dyn std::fmt::Display| {
+        format!("settings: reload failed, keeping the old ones: {err}")
     };
+    let loaded = DownloadSettings::from_file(path).map_err(|err| failed(&err))?;
     let summary =
         |s: &DownloadSettings| format!("backend {}, {} rule(s)", s.backend, s.rules.len());
     let new = summary(&loaded);
-    match shared.replace(loaded) {
-        Ok(old) if *old == *shared.load() => {
-            format!("settings: reloaded {}, unchanged ({new})", path.display())
-        }
-        Ok(old) => format!(
+    let old = shared.replace(loaded).map_err(|err| failed(&err))?;
+    Ok(if *old == *shared.load() {
+        format!("settings: reloaded {}, unchanged ({new})", path.display())
+    } else {
+        format!(
             "settings: reloaded {}: {} -> {new}",
             path.display(),
             summary(&old)
-        ),
-        Err(err) => format!("settings: reload failed, keeping the old ones: {err}"),
-    }
+        )
+    })
 }
 
 #[cfg(test)]
@@ -665,11 +679,63 @@ mod tests {
 
     #[test]
     fn bad_flags_are_errors() {
-        assert!(args(&["--nope"]).unwrap_err().contains("unknown flag"));
-        assert!(args(&["--addr"]).unwrap_err().contains("needs a value"));
-        assert!(args(&["--addr", "here"]).unwrap_err().contains("--addr"));
-        assert!(args(&["--upstream", "ftp://x"])
+        let unknown = args(&["--nope"]).unwrap_err();
+        assert!(unknown.contains("'--nope'"), "{unknown}");
+        assert!(!unknown.contains('\n'), "{unknown}");
+        assert!(args(&["--addr"]).unwrap_err().contains("--addr"));
+        assert!(args(&["--addr", "here"]).unwrap_err().contains("'here'"));
+        let upstream = args(&["--upstream", "ftp://x"]).unwrap_err();
+        assert!(upstream.contains("--upstream"), "{upstream}");
+        assert!(
+            upstream.contains("not an http:// or https:// URL"),
+            "{upstream}"
+        );
+        assert!(args(&["--cache-size", "1T"])
             .unwrap_err()
-            .contains("--upstream"));
+            .contains("--cache-size"));
+        assert!(args(&["--s3", "ftp://x/b"])
+            .unwrap_err()
+            .contains("not a URL"));
+    }
+
+    #[test]
+    fn the_last_of_a_repeated_flag_wins() {
+        let config = args(&["--addr", "127.0.0.1:1", "--addr=127.0.0.1:2"]).unwrap();
+        assert_eq!(config.addr.port(), 2);
+    }
+
+    #[test]
+    fn cache_size_with_suffix() {
+        assert_eq!(args(&["--cache-size=64M"]).unwrap().cache_size, 64 << 20);
+    }
+
+    fn secs(text: &str) -> Result<u64, String> {
+        parse_modified(text).map(|t| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs())
+    }
+
+    #[test]
+    fn modified_utc() {
+        assert_eq!(secs("2023-11-14T22:13:20Z"), Ok(1_700_000_000));
+    }
+
+    #[test]
+    fn modified_offset_and_fraction() {
+        assert_eq!(secs("2023-11-15T00:13:20.5+02:00"), Ok(1_700_000_000));
+    }
+
+    #[test]
+    fn modified_malformed() {
+        for bad in [
+            "",
+            "2023-11-14",
+            "2023-13-01T00:00:00Z",
+            "2023-02-31T00:00:00Z",
+            "2023-11-14T22:13:20",
+            "abcd-11-14T22:13:20Z",
+            "14/11/2023 22:13",
+            "1969-12-31T23:59:59Z",
+        ] {
+            assert!(parse_modified(bad).is_err(), "{bad}");
+        }
     }
 }

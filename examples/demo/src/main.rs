@@ -10,12 +10,43 @@ fn main() -> ExitCode {
     if args.peek().is_some_and(|first| first == "collectstatic") {
         return demo::static_files::collectstatic(args.skip(1));
     }
-    serve()
+    let config = match parse_command_line() {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    if let Err(message) = demo::access_log::init() {
+        eprintln!("demo: {message}");
+        return ExitCode::from(2);
+    }
+    serve(config)
+}
+
+/// The flags; `--help` and `--version` print and exit 0, a mistake is one
+/// line on stderr and exit status 2.
+fn parse_command_line() -> Result<Config, ExitCode> {
+    let args = std::env::args_os().skip(1).collect::<Vec<_>>();
+    if let Some(arg) = args.iter().find(|arg| arg.to_str().is_none()) {
+        eprintln!("demo: argument {arg:?} is not valid UTF-8");
+        return Err(ExitCode::from(2));
+    }
+    Config::parse_args(args).map_err(|err| {
+        use clap::error::ErrorKind;
+        if matches!(
+            err.kind(),
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+        ) {
+            print!("{err}");
+            ExitCode::SUCCESS
+        } else {
+            eprintln!("demo: {}", demo::one_line(&err));
+            ExitCode::from(2)
+        }
+    })
 }
 
 #[tokio::main]
-async fn serve() -> ExitCode {
-    match run().await {
+async fn serve(config: Config) -> ExitCode {
+    match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("demo: {message}");
@@ -24,15 +55,7 @@ async fn serve() -> ExitCode {
     }
 }
 
-async fn run() -> Result<(), String> {
-    let args = std::env::args_os()
-        .skip(1)
-        .map(|arg| {
-            arg.into_string()
-                .map_err(|arg| format!("argument {arg:?} is not valid UTF-8"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let config = Config::from_args(args)?;
+async fn run(config: Config) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|err| format!("--addr {}: {err}", config.addr))?;
@@ -63,7 +86,11 @@ fn reload_on_sighup(config: demo::Config, settings: axum_download::SharedSetting
     };
     tokio::spawn(async move {
         while hangups.recv().await.is_some() {
-            eprintln!("demo: {}", demo::reload_settings(&config, &settings));
+            // Reload first: a log macro skips its arguments when filtered out.
+            match demo::reload_settings(&config, &settings) {
+                Ok(reloaded) => tracing::info!("{reloaded}"),
+                Err(kept) => tracing::warn!("{kept}"),
+            }
         }
     });
 }

@@ -343,6 +343,155 @@ fn malformed_documents_modified_exits_2_with_one_line_error() {
     );
 }
 
+#[test]
+fn impossible_documents_date_exits_2_with_one_line_error() {
+    let media = Media::new();
+    media.write(
+        "documents.json",
+        br#"[{"slug": "report", "file": "hello-world.txt", "modified": "2023-02-31T12:00:00Z"}]"#,
+    );
+    let root: OsString = media.root().into_os_string();
+    assert_refused_start(
+        &[
+            OsStr::new("--addr"),
+            OsStr::new("127.0.0.1:0"),
+            OsStr::new("--media-root"),
+            &root,
+        ],
+        "2023-02-31",
+    );
+}
+
+#[test]
+fn help_exits_0_with_every_flag() {
+    let output = run_to_exit(&[OsStr::new("--help")]);
+    assert_eq!(output.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in [
+        "--addr",
+        "--media-root",
+        "--upstream",
+        "--settings",
+        "--static-root",
+        "--manifest",
+        "--cache-dir",
+        "--cache-size",
+        "--s3",
+        "collectstatic",
+    ] {
+        assert!(help.contains(flag), "--help should name {flag}: {help}");
+    }
+}
+
+#[test]
+fn version_exits_0_with_the_version() {
+    let output = run_to_exit(&[OsStr::new("--version")]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("demo {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn misspelt_flag_exits_2_with_one_line_naming_the_right_one() {
+    assert_refused_start(
+        &[OsStr::new("--media-rot"), OsStr::new("x")],
+        "--media-root",
+    );
+}
+
+#[test]
+fn invalid_rust_log_exits_2_with_one_line_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .env("RUST_LOG", "demo=loud")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the demo");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("RUST_LOG"), "{stderr}");
+}
+
+/// The next logged line containing all of `parts`, within a few seconds.
+fn logged(lines: &std::sync::mpsc::Receiver<String>, parts: &[&str]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) if parts.iter().all(|part| line.contains(part)) => return line,
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    panic!("no log line with {parts:?}; logged: {seen:#?}");
+}
+
+#[tokio::test]
+async fn each_request_logs_an_access_line_and_its_download_event() {
+    let media = Media::new();
+    let (demo, log) = Demo::start_logging(
+        [OsStr::new("--media-root"), media.root().as_os_str()],
+        "info",
+    );
+    let reply = get_with(
+        &client(),
+        &demo.url("/path/hello-world.txt"),
+        &[("range", "bytes=0-4")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::PARTIAL_CONTENT);
+    let request = ["method=GET", "path=/path/hello-world.txt"];
+    logged(
+        &log,
+        &[&["access", "status=206", "latency="][..], &request].concat(),
+    );
+    logged(
+        &log,
+        &[
+            &[
+                "download",
+                "decision=\"partial\"",
+                "status=206",
+                "bytes_sent=5",
+                "complete=true",
+            ][..],
+            &request,
+        ]
+        .concat(),
+    );
+
+    let reply = get(&client(), &demo.url("/nginx/hello-world.txt")).await;
+    assert!(reply.header("x-accel-redirect").is_some());
+    logged(
+        &log,
+        &[
+            "decision=\"hand_off\"",
+            "bytes_sent=0",
+            "path=/nginx/hello-world.txt",
+        ],
+    );
+    logged(
+        &log,
+        &["access", "status=200", "path=/nginx/hello-world.txt"],
+    );
+}
+
+#[tokio::test]
+async fn rust_log_filters_the_log() {
+    let media = Media::new();
+    let (demo, log) = Demo::start_logging(
+        [OsStr::new("--media-root"), media.root().as_os_str()],
+        "warn",
+    );
+    let reply = get(&client(), &demo.url("/path/hello-world.txt")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    drop(demo);
+    let lines: Vec<String> = log.iter().collect();
+    assert!(lines.is_empty(), "RUST_LOG=warn logged {lines:#?}");
+}
+
 // ---------------------------------------------------------------------------
 // Routes
 // ---------------------------------------------------------------------------

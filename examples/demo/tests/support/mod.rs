@@ -29,13 +29,53 @@ impl Demo {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
-            .arg("--addr")
-            .arg("127.0.0.1:0")
+        let mut command = Self::command();
+        command.args(args).stderr(Stdio::inherit());
+        Self::spawn(command)
+    }
+
+    /// [`start`](Self::start) with `RUST_LOG=filter`: also returns the
+    /// lines the demo logs on stderr, as they come.
+    pub(crate) fn start_logging<I, S>(args: I, filter: &str) -> (Self, mpsc::Receiver<String>)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = Self::command();
+        command
             .args(args)
+            .env("RUST_LOG", filter)
+            .stderr(Stdio::piped());
+        let mut demo = Self::spawn(command);
+        let stderr = demo.child.stderr.take().expect("piped stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        (demo, rx)
+    }
+
+    /// The binary on `127.0.0.1:0`, before the test's own arguments;
+    /// warnings only in the test's output unless `RUST_LOG` says otherwise.
+    fn command() -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_demo"));
+        command.arg("--addr").arg("127.0.0.1:0");
+        if std::env::var_os("RUST_LOG").is_none() {
+            command.env("RUST_LOG", "warn");
+        }
+        command
+    }
+
+    /// Spawns `command` and waits for its `listening on http://ADDR` line.
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn the demo binary");
         let stdout = child.stdout.take().expect("piped stdout");
