@@ -512,6 +512,7 @@ fn check_opened_beneath(file: &File, path: &Path, root: &Path) -> io::Result<()>
 /// the caller on the runtime's thread, not on the blocking pool's, so the
 /// chunks of every download come from the few allocator arenas of the
 /// runtime threads instead of one arena per blocking thread.
+#[cfg(feature = "static-files")]
 fn chunk_buffer(remaining: u64) -> BytesMut {
     sized_buffer(remaining, CHUNK_SIZE)
 }
@@ -524,6 +525,7 @@ fn sized_buffer(remaining: u64, size: usize) -> BytesMut {
 
 /// Reads up to one chunk at `offset`; a file that ends before `remaining`
 /// bytes were read is an `UnexpectedEof` error.
+#[cfg(feature = "static-files")]
 pub(crate) fn read_chunk(file: &File, offset: u64, remaining: u64) -> io::Result<Bytes> {
     read_into(file, offset, chunk_buffer(remaining))
 }
