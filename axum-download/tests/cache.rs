@@ -3,6 +3,8 @@
 //! crash safety and the index rebuilt at start-up.
 #![cfg(feature = "http-download")]
 
+mod support;
+
 use std::collections::HashMap;
 use std::io;
 use std::path::Path;
@@ -19,9 +21,8 @@ use axum_download::{
     Conditions, DownloadError, DownloadLayer, DownloadResponse, DownloadSettings, RemoteCache,
 };
 use bytes::Bytes;
-use http::{header, HeaderMap, Method, Request, StatusCode};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
+use http::{header, HeaderMap, Method, StatusCode};
+use support::{exchange, get_with, pattern, serve_url, unused_addr};
 
 /// What the upstream answers for one name.
 #[derive(Clone, Default)]
@@ -121,10 +122,7 @@ async fn start_upstream() -> (Arc<Upstream>, String) {
     let app = Router::new()
         .route("/files/{*name}", get(upstream_handler))
         .with_state(upstream.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (upstream, format!("http://{addr}/files/"))
+    (upstream, format!("{}/files/", serve_url(app).await))
 }
 
 #[derive(Clone)]
@@ -155,47 +153,15 @@ fn cache_app(cache: &RemoteCache, base: &str, settings: DownloadSettings) -> Rou
         })
 }
 
-async fn send(
-    app: &Router,
-    method: Method,
-    uri: &str,
-    headers: &[(&str, &str)],
-) -> (StatusCode, HeaderMap, Vec<u8>) {
-    let mut request = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes().to_vec())
-        .unwrap_or_else(|_| b"<body failed>".to_vec());
-    (status, headers, body)
-}
-
 async fn get_ok(app: &Router, uri: &str) -> Vec<u8> {
-    let (status, _, body) = send(app, Method::GET, uri, &[]).await;
-    assert_eq!(status, StatusCode::OK, "{uri}");
-    body
+    let answer = get_with(app, uri, &[]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{uri}");
+    answer.body().to_vec()
 }
 
-fn pattern(len: usize, seed: u8) -> Bytes {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
-
-fn fresh(body: Bytes) -> Served {
+fn fresh(body: impl Into<Bytes>) -> Served {
     Served {
-        body,
+        body: body.into(),
         cache_control: Some("public, max-age=600"),
         etag: Some("\"v1\""),
         ..Served::default()
@@ -266,34 +232,22 @@ async fn ranges_head_and_304_come_from_disk() {
     let dir = tempfile::tempdir().unwrap();
     let cache = open(dir.path(), 1 << 30).await;
     let app = cache_app(&cache, &base, plain());
-    let (status, headers, first) = send(&app, Method::GET, "/cached/a.bin", &[]).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(first, body);
-    let etag = headers[header::ETAG].to_str().unwrap().to_owned();
-    assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=600");
+    let first = get_with(&app, "/cached/a.bin", &[]).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.body(), body);
+    let etag = first.headers[header::ETAG].to_str().unwrap().to_owned();
+    assert_eq!(first.headers[header::CACHE_CONTROL], "public, max-age=600");
 
-    let (status, headers, part) = send(
-        &app,
-        Method::GET,
-        "/cached/a.bin",
-        &[("range", "bytes=100-199")],
-    )
-    .await;
-    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
-    assert_eq!(headers[header::CONTENT_RANGE], "bytes 100-199/10000");
-    assert_eq!(part, &body[100..200]);
-    let (status, _, _) = send(
-        &app,
-        Method::GET,
-        "/cached/a.bin",
-        &[("if-none-match", &etag)],
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_MODIFIED);
-    let (status, headers, empty) = send(&app, Method::HEAD, "/cached/a.bin", &[]).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers[header::CONTENT_LENGTH], "10000");
-    assert!(empty.is_empty());
+    let part = get_with(&app, "/cached/a.bin", &[("range", "bytes=100-199")]).await;
+    assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.headers[header::CONTENT_RANGE], "bytes 100-199/10000");
+    assert_eq!(part.body(), &body[100..200]);
+    let not_modified = get_with(&app, "/cached/a.bin", &[("if-none-match", &etag)]).await;
+    assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
+    let head = exchange(&app, Method::HEAD, "/cached/a.bin", &[]).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(head.headers[header::CONTENT_LENGTH], "10000");
+    assert!(head.body().is_empty());
     assert_eq!(upstream.hits("a.bin"), 1, "the upstream was asked once");
 }
 
@@ -427,11 +381,10 @@ async fn no_store_and_private_are_never_stored() {
     let cache = open(dir.path(), 1 << 30).await;
     let app = cache_app(&cache, &base, plain());
     for name in ["ns", "p"] {
-        let (status, headers, body) =
-            send(&app, Method::GET, &format!("/cached/{name}"), &[]).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(body, pattern(100, 6));
-        assert!(headers[header::CACHE_CONTROL]
+        let answer = get_with(&app, &format!("/cached/{name}"), &[]).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.body(), pattern(100, 6));
+        assert!(answer.headers[header::CACHE_CONTROL]
             .to_str()
             .unwrap()
             .contains(if name == "ns" { "no-store" } else { "private" }));
@@ -469,8 +422,8 @@ async fn an_upstream_that_dies_mid_body_leaves_no_entry() {
     let dir = tempfile::tempdir().unwrap();
     let cache = open(dir.path(), 1 << 30).await;
     let app = cache_app(&cache, &base, plain());
-    let (status, _, _) = send(&app, Method::GET, "/cached/cut.bin", &[]).await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    let answer = get_with(&app, "/cached/cut.bin", &[]).await;
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
     assert!(!cache.contains(&format!("{base}cut.bin")));
     // The temporary file is removed on the blocking pool: give it a moment.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -549,20 +502,16 @@ async fn upstream_failures_answer_404_502_504() {
         ("/cached/..%2f..%2fetc", StatusCode::NOT_FOUND),
         ("/cached/%2e%2e/x", StatusCode::NOT_FOUND),
     ] {
-        let (status, _, _) = send(&app, Method::GET, uri, &[]).await;
-        assert_eq!(status, want, "{uri}");
+        assert_eq!(get_with(&app, uri, &[]).await.status, want, "{uri}");
     }
     let unreachable = app_for_dead_upstream(&cache).await;
-    let (status, _, _) = send(&unreachable, Method::GET, "/cached/x", &[]).await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    let answer = get_with(&unreachable, "/cached/x", &[]).await;
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
     assert_eq!(files_in(dir.path()), (0, 0, 0));
 }
 
 async fn app_for_dead_upstream(cache: &RemoteCache) -> Router {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    cache_app(cache, &format!("http://{addr}/files/"), plain())
+    cache_app(cache, &format!("http://{}/files/", unused_addr()), plain())
 }
 
 #[tokio::test]
@@ -574,9 +523,10 @@ async fn a_cached_file_is_handed_off_like_a_local_file() {
     let settings = DownloadSettings::new(Backend::Nginx)
         .rule(Rule::nginx("/x-accel/cache/").source_dir(cache.dir()));
     let app = cache_app(&cache, &base, settings);
-    let (status, headers, body) = send(&app, Method::GET, "/cached/h.pdf", &[]).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(body.is_empty(), "the proxy sends the bytes");
+    let answer = get_with(&app, "/cached/h.pdf", &[]).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.body().is_empty(), "the proxy sends the bytes");
+    let headers = &answer.headers;
     let target = headers["x-accel-redirect"].to_str().unwrap();
     let file = target.strip_prefix("/x-accel/cache/").expect(target);
     assert_eq!(

@@ -26,7 +26,7 @@ use axum_download::test_util::TempMediaRoot;
 use axum_download::{DownloadLayer, FileSystemStorage, PathDownload, Storage, StorageDownload};
 use futures_util::future::BoxFuture;
 use support::raw_http::{fetch, find, read_head, read_to_close, Head, Transfer, TRANSFER_TIMEOUT};
-use support::{path_app, path_handler, pattern, serial, serve, Download};
+use support::{path_app, path_handler, pattern, serial, serve, unused_addr, Download};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -602,11 +602,7 @@ async fn storage_errors_answer_500_without_internal_paths() {
 #[tokio::test]
 async fn unreachable_upstream_answers_502_without_its_address() {
     let _serial = serial().await;
-    // A port nobody listens on: bind one, then free it.
-    let upstream = {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        listener.local_addr().unwrap()
-    };
+    let upstream = unused_addr();
     let addr = serve(relay_app(upstream)).await;
     let transfer = fetch(addr, "/http/secret-name.bin").await;
     let head = transfer.head.as_ref().expect("no head");

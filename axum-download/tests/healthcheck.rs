@@ -14,7 +14,7 @@ use axum_download::offload::{Backend, Rule, X_ACCEL_REDIRECT};
 use axum_download::{DownloadLayer, DownloadSettings, FileSystemStorage, Storage};
 use http::StatusCode;
 use http_body_util::BodyExt;
-use support::serve;
+use support::{serve, unused_addr};
 use tower::ServiceExt;
 
 const CONTENT: &str = "healthy\n";
@@ -145,9 +145,7 @@ async fn check_url_reports_the_app_when_storage_fails() {
 #[tokio::test]
 async fn check_url_reports_an_unreachable_proxy() {
     let dir = tempfile::tempdir().unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/healthcheck", listener.local_addr().unwrap());
-    drop(listener);
+    let url = format!("http://{}/healthcheck", unused_addr());
     let err = check(dir.path()).check_url(&url).await.unwrap_err();
     assert_eq!(err.link(), "proxy");
 }

@@ -5,6 +5,8 @@
 //! it through `HttpDownload` behind `DownloadLayer`, in process.
 #![cfg(feature = "http-download")]
 
+mod support;
+
 use std::io;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -24,7 +26,7 @@ use http::header::{
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
-use tower::ServiceExt;
+use support::{body, header, pattern, request, serve_url, text, unused_addr};
 
 /// The relay's timeout for the upstream's headers and each body chunk.
 const TIMEOUT: Duration = Duration::from_millis(500);
@@ -43,21 +45,10 @@ const SECRET: &str = "upstream secret: stack trace and internal paths";
 // The upstream: a real HTTP server, hand-built answers.
 // ---------------------------------------------------------------------------
 
-/// 8 MiB of deterministic pseudo-random bytes (xorshift32).
+/// 8 MiB of deterministic pseudo-random bytes, made once.
 fn big_body() -> &'static Bytes {
     static BIG: OnceLock<Bytes> = OnceLock::new();
-    BIG.get_or_init(|| {
-        let mut state: u32 = 0x9E37_79B9;
-        let mut out = Vec::with_capacity(BIG_LEN);
-        while out.len() < BIG_LEN {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            out.extend_from_slice(&state.to_le_bytes());
-        }
-        out.truncate(BIG_LEN);
-        Bytes::from(out)
-    })
+    BIG.get_or_init(|| Bytes::from(pattern(BIG_LEN, 0x9E37_79B9)))
 }
 
 fn answer(status: u16, headers: &[(&str, &str)], body: Body) -> Response {
@@ -282,12 +273,7 @@ async fn start_upstream() -> String {
         .route("/stalled.bin", get(upstream_stalled))
         .route("/espace%20%C3%A9.txt", get(upstream_accented))
         .route("/big.bin", get(upstream_big));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, upstream).await.unwrap();
-    });
-    format!("http://{addr}")
+    serve_url(upstream).await
 }
 
 // ---------------------------------------------------------------------------
@@ -313,34 +299,11 @@ fn app(base: String) -> Router {
 }
 
 async fn call(base: &str, method: Method, uri: &str, headers: &[(&str, &str)]) -> Response {
-    let mut request = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    app(base.to_owned())
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap()
+    request(&app(base.to_owned()), method, uri, headers).await
 }
 
 async fn get_path(base: &str, uri: &str) -> Response {
     call(base, Method::GET, uri, &[]).await
-}
-
-fn header(response: &Response, name: impl http::header::AsHeaderName) -> Option<&str> {
-    response
-        .headers()
-        .get(name)
-        .map(|v| v.to_str().expect("visible ASCII header"))
-}
-
-async fn body_of(response: Response) -> Bytes {
-    response
-        .into_body()
-        .collect()
-        .await
-        .expect("a complete body")
-        .to_bytes()
 }
 
 /// Reads the body frame by frame: the data bytes received before the end or
@@ -384,7 +347,7 @@ async fn relays_200_with_upstream_length_and_type() {
     assert_eq!(header(&response, "x-content-type-options"), Some("nosniff"));
     assert_eq!(header(&response, ETAG), None);
     assert_eq!(header(&response, LAST_MODIFIED), None);
-    assert_eq!(body_of(response).await, PLAIN);
+    assert_eq!(body(response).await, PLAIN);
 }
 
 #[tokio::test]
@@ -414,7 +377,7 @@ async fn relays_chunked_upstream_without_content_length() {
         header(&response, CONTENT_DISPOSITION),
         Some("attachment; filename=\"chunked.txt\"")
     );
-    assert_eq!(body_of(response).await, CHUNKS.concat());
+    assert_eq!(body(response).await, CHUNKS.concat());
 }
 
 #[tokio::test]
@@ -435,7 +398,7 @@ async fn guesses_content_type_from_name_when_upstream_sends_none() {
         header(&response, CONTENT_DISPOSITION),
         Some("attachment; filename=\"report.pdf\"")
     );
-    assert_eq!(body_of(response).await, PDF);
+    assert_eq!(body(response).await, PDF);
 }
 
 #[tokio::test]
@@ -447,7 +410,7 @@ async fn relays_etag_and_last_modified() {
     assert_eq!(header(&response, LAST_MODIFIED), Some(VERSION_DATE));
     assert_eq!(header(&response, ACCEPT_RANGES), Some("bytes"));
     assert_eq!(header(&response, CONTENT_LENGTH), Some("36"));
-    assert_eq!(body_of(response).await, VERSIONED);
+    assert_eq!(body(response).await, VERSIONED);
 }
 
 #[tokio::test]
@@ -466,7 +429,7 @@ async fn if_none_match_relays_304_with_etag_and_no_body() {
     assert_eq!(header(&response, CONTENT_TYPE), None);
     assert_eq!(header(&response, CONTENT_DISPOSITION), None);
     assert_eq!(header(&response, CONTENT_RANGE), None);
-    assert!(body_of(response).await.is_empty());
+    assert!(body(response).await.is_empty());
 }
 
 #[tokio::test]
@@ -481,7 +444,7 @@ async fn if_none_match_with_other_tag_relays_200() {
     .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(header(&response, ETAG), Some(VERSION_TAG));
-    assert_eq!(body_of(response).await, VERSIONED);
+    assert_eq!(body(response).await, VERSIONED);
 }
 
 #[tokio::test]
@@ -503,7 +466,7 @@ async fn range_relays_206_with_content_range_and_exact_bytes() {
         header(&response, CONTENT_TYPE),
         Some("text/plain; charset=utf-8")
     );
-    assert_eq!(body_of(response).await, &VERSIONED[4..=9]);
+    assert_eq!(body(response).await, &VERSIONED[4..=9]);
 }
 
 #[tokio::test]
@@ -519,7 +482,7 @@ async fn range_at_the_end_relays_206_clamped() {
     assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(header(&response, CONTENT_RANGE), Some("bytes 30-35/36"));
     assert_eq!(header(&response, CONTENT_LENGTH), Some("6"));
-    assert_eq!(body_of(response).await, b"uvwxyz".as_slice());
+    assert_eq!(body(response).await, b"uvwxyz".as_slice());
 }
 
 #[tokio::test]
@@ -536,7 +499,7 @@ async fn unsatisfiable_range_relays_416_with_content_range_and_no_body() {
     assert_eq!(header(&response, CONTENT_RANGE), Some("bytes */36"));
     assert_eq!(header(&response, CONTENT_LENGTH), Some("0"));
     assert_eq!(header(&response, CONTENT_DISPOSITION), None);
-    assert!(body_of(response).await.is_empty());
+    assert!(body(response).await.is_empty());
 }
 
 #[tokio::test]
@@ -549,7 +512,7 @@ async fn upstream_404_answers_404_without_upstream_body() {
         Some("text/plain; charset=utf-8")
     );
     assert_eq!(header(&response, CONTENT_DISPOSITION), None);
-    assert_eq!(body_of(response).await, "Not Found\n");
+    assert_eq!(text(response).await, "Not Found\n");
 }
 
 #[tokio::test]
@@ -562,7 +525,7 @@ async fn upstream_500_answers_502_without_upstream_body() {
         Some("text/plain; charset=utf-8")
     );
     assert_eq!(header(&response, CONTENT_DISPOSITION), None);
-    assert_eq!(body_of(response).await, "Bad Gateway\n");
+    assert_eq!(text(response).await, "Bad Gateway\n");
 }
 
 #[tokio::test]
@@ -579,8 +542,7 @@ async fn upstream_error_bodies_are_never_served_as_200() {
         assert_eq!(response.status(), expected, "{path}");
         assert_eq!(header(&response, CONTENT_DISPOSITION), None, "{path}");
         assert_eq!(header(&response, ETAG), None, "{path}");
-        let body = body_of(response).await;
-        let text = String::from_utf8(body.to_vec()).unwrap();
+        let text = text(response).await;
         assert!(!text.contains("secret"), "{path} leaked {text:?}");
         assert_eq!(
             text,
@@ -603,7 +565,7 @@ async fn hanging_upstream_answers_504_within_the_timeout() {
         "answered after {elapsed:?}"
     );
     assert_eq!(header(&response, CONTENT_DISPOSITION), None);
-    assert_eq!(body_of(response).await, "Gateway Timeout\n");
+    assert_eq!(text(response).await, "Gateway Timeout\n");
 }
 
 #[tokio::test]
@@ -658,15 +620,11 @@ async fn upstream_stalling_mid_body_fails_the_client_body() {
 
 #[tokio::test]
 async fn connection_refused_answers_502() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let base = format!("http://127.0.0.1:{port}");
+    let base = format!("http://{}", unused_addr());
     let response = get_path(&base, "/refused-probe.txt").await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert_eq!(header(&response, CONTENT_DISPOSITION), None);
-    assert_eq!(body_of(response).await, "Bad Gateway\n");
+    assert_eq!(text(response).await, "Bad Gateway\n");
 }
 
 #[tokio::test]
@@ -679,7 +637,7 @@ async fn non_ascii_spaced_name_gets_safe_content_disposition() {
         header(&response, CONTENT_DISPOSITION),
         Some("attachment; filename=\"espace_e.txt\"; filename*=UTF-8''espace%20%C3%A9.txt")
     );
-    assert_eq!(body_of(response).await, ACCENTED);
+    assert_eq!(body(response).await, ACCENTED);
 }
 
 #[tokio::test]
@@ -710,9 +668,9 @@ async fn big_body_is_relayed_byte_for_byte() {
         header(&response, CONTENT_TYPE),
         Some("application/octet-stream")
     );
-    let body = body_of(response).await;
-    assert_eq!(body.len(), BIG_LEN);
-    assert_eq!(sha256(&body), sha256(expected));
+    let relayed = body(response).await;
+    assert_eq!(relayed.len(), BIG_LEN);
+    assert_eq!(sha256(&relayed), sha256(expected));
 }
 
 #[tokio::test]
@@ -729,7 +687,7 @@ async fn head_gives_headers_and_empty_body() {
         header(&response, CONTENT_DISPOSITION),
         Some("attachment; filename=\"plain.txt\"")
     );
-    assert!(body_of(response).await.is_empty());
+    assert!(body(response).await.is_empty());
 }
 
 #[tokio::test]
@@ -753,7 +711,7 @@ async fn head_headers_match_get_headers() {
                 "{path}: HEAD and GET disagree on {name}"
             );
         }
-        assert!(body_of(head).await.is_empty(), "{path}");
+        assert!(body(head).await.is_empty(), "{path}");
     }
 }
 
@@ -771,5 +729,5 @@ async fn head_of_chunked_relay_claims_no_content_length() {
         Some("text/plain; charset=utf-8")
     );
     assert_eq!(header(&head, CONTENT_LENGTH), None);
-    assert!(body_of(head).await.is_empty());
+    assert!(body(head).await.is_empty());
 }

@@ -8,6 +8,8 @@
 //! feature: rustls, and native-tls when it is enabled too.
 #![cfg(any(feature = "rustls", feature = "native-tls"))]
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,17 +26,16 @@ use http::header::{
     ACCEPT_RANGES, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
     LAST_MODIFIED, RANGE,
 };
-use http::{HeaderMap, Request, StatusCode};
-use http_body_util::BodyExt;
+use http::{HeaderMap, Method, StatusCode};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
+use support::{body, header, request, text};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 
 const REPORT: &[u8] = b"quarterly report, relayed over TLS\n";
 const REPORT_TAG: &str = "\"tls-v1\"";
@@ -248,21 +249,7 @@ async fn call(upstream: Upstream, headers: &[(&str, &str)]) -> Response {
         .route("/{name}", get(relay))
         .with_state(upstream)
         .layer(DownloadLayer::new());
-    let mut request = Request::builder().uri("/report.txt");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    app.oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap()
-}
-
-fn header(response: &Response, name: impl http::header::AsHeaderName) -> Option<&str> {
-    response.headers().get(name).map(|v| v.to_str().unwrap())
-}
-
-async fn body_of(response: Response) -> bytes::Bytes {
-    response.into_body().collect().await.unwrap().to_bytes()
+    request(&app, Method::GET, "/report.txt", headers).await
 }
 
 /// The upstream is refused: the relay answers a bare 502, and the error
@@ -272,7 +259,7 @@ async fn assert_refused(upstream: Upstream, why: &[&str]) {
     let response = call(upstream.clone(), &[]).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert_eq!(header(&response, CONTENT_DISPOSITION), None);
-    assert_eq!(body_of(response).await, "Bad Gateway\n");
+    assert_eq!(text(response).await, "Bad Gateway\n");
 
     let mut download = HttpDownload::new(format!("{}/report.txt", upstream.base));
     if let Some(client) = upstream.client {
@@ -309,7 +296,7 @@ async fn trusted_ca_relays_200_with_bytes_and_headers(tls: Tls) {
         header(&response, CONTENT_DISPOSITION),
         Some("attachment; filename=\"report.txt\"")
     );
-    assert_eq!(body_of(response).await, REPORT);
+    assert_eq!(body(response).await, REPORT);
 }
 
 async fn trusted_ca_range_relays_206(tls: Tls) {
@@ -321,7 +308,7 @@ async fn trusted_ca_range_relays_206(tls: Tls) {
     let range = format!("bytes 0-9/{}", REPORT.len());
     assert_eq!(header(&response, CONTENT_RANGE), Some(range.as_str()));
     assert_eq!(header(&response, CONTENT_LENGTH), Some("10"));
-    assert_eq!(body_of(response).await, &REPORT[..10]);
+    assert_eq!(body(response).await, &REPORT[..10]);
 }
 
 async fn certificate_from_untrusted_ca_answers_502(tls: Tls) {
@@ -366,7 +353,7 @@ async fn metadata_first_reads_the_bytes_with_the_same_client(tls: Tls) {
     let response = axum::response::IntoResponse::into_response(download);
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(header(&response, ETAG), Some(REPORT_TAG));
-    assert_eq!(body_of(response).await, REPORT);
+    assert_eq!(body(response).await, REPORT);
 }
 
 /// One `#[tokio::test]` per scenario above, for one backend.

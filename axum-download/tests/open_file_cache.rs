@@ -2,21 +2,22 @@
 //! without it, stale for at most the cache's validity, and never for a file
 //! being written or outside its root.
 
+mod support;
+
 use std::fs::{File, FileTimes};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use axum_download::test_util::TempMediaRoot;
 use axum_download::{
     Conditions, DownloadError, DownloadLayer, DownloadResponse, OpenFileCache, PathDownload,
 };
-use http::{header, Method, Request, StatusCode};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
+use http::{header, Method, StatusCode};
+use support::{body, get_with, request};
 
 #[derive(Clone)]
 struct Media {
@@ -59,9 +60,8 @@ fn app(root: &Path, files: Option<OpenFileCache>) -> Router {
 }
 
 /// Writes `name` as last modified an hour ago: settled, so it may be kept.
-fn settled(root: &Path, name: &str, content: &[u8]) {
-    let path = root.join(name);
-    std::fs::write(&path, content).unwrap();
+fn settled(media: &TempMediaRoot, name: &str, content: &[u8]) {
+    let path = media.file(name, content);
     let hour_ago = SystemTime::now() - Duration::from_secs(3600);
     File::options()
         .write(true)
@@ -69,24 +69,6 @@ fn settled(root: &Path, name: &str, content: &[u8]) {
         .unwrap()
         .set_times(FileTimes::new().set_modified(hour_ago))
         .unwrap();
-}
-
-async fn send(app: &Router, method: Method, uri: &str, headers: &[(&str, &str)]) -> Response {
-    let mut request = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    app.clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap()
-}
-
-async fn get_body(app: &Router, uri: &str) -> (StatusCode, Vec<u8>) {
-    let response = send(app, Method::GET, uri, &[]).await;
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, body.to_vec())
 }
 
 /// Status, headers (without `Date`) and body of an answer.
@@ -99,20 +81,19 @@ async fn whole(response: Response) -> (StatusCode, Vec<(String, String)>, Vec<u8
         .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
         .collect();
     headers.sort();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, body.to_vec())
+    (status, headers, body(response).await)
 }
 
 #[tokio::test]
 async fn a_kept_file_is_answered_exactly_as_without_the_cache() {
-    let dir = tempfile::tempdir().unwrap();
-    settled(dir.path(), "report é.txt", b"quarterly figures\n");
-    let plain = app(dir.path(), None);
-    let cached = app(dir.path(), Some(OpenFileCache::new()));
+    let media = TempMediaRoot::new();
+    settled(&media, "report é.txt", b"quarterly figures\n");
+    let plain = app(media.path(), None);
+    let cached = app(media.path(), Some(OpenFileCache::new()));
     let uri = "/report%20%C3%A9.txt";
     // The first request keeps the file; the next ones are answered from it.
-    send(&cached, Method::GET, uri, &[]).await;
-    let etag = send(&plain, Method::GET, uri, &[]).await.headers()[header::ETAG]
+    request(&cached, Method::GET, uri, &[]).await;
+    let etag = request(&plain, Method::GET, uri, &[]).await.headers()[header::ETAG]
         .to_str()
         .unwrap()
         .to_owned();
@@ -124,8 +105,8 @@ async fn a_kept_file_is_answered_exactly_as_without_the_cache() {
         (Method::GET, vec![("range", "bytes=0-1,4-5")]),
     ];
     for (method, headers) in cases {
-        let expected = whole(send(&plain, method.clone(), uri, &headers).await).await;
-        let actual = whole(send(&cached, method.clone(), uri, &headers).await).await;
+        let expected = whole(request(&plain, method.clone(), uri, &headers).await).await;
+        let actual = whole(request(&cached, method.clone(), uri, &headers).await).await;
         if headers.iter().any(|(_, value)| value.contains(',')) {
             // Multipart boundaries are random: compare status and length.
             assert_eq!(actual.0, expected.0, "{method} {headers:?}");
@@ -138,75 +119,91 @@ async fn a_kept_file_is_answered_exactly_as_without_the_cache() {
 
 #[tokio::test]
 async fn a_change_goes_unseen_for_at_most_the_validity() {
-    let dir = tempfile::tempdir().unwrap();
-    settled(dir.path(), "a.txt", b"first");
+    let media = TempMediaRoot::new();
+    settled(&media, "a.txt", b"first");
     let cached = app(
-        dir.path(),
+        media.path(),
         Some(OpenFileCache::new().valid(Duration::from_millis(300))),
     );
-    assert_eq!(get_body(&cached, "/a.txt").await.1, b"first");
-    settled(dir.path(), "a.txt", b"later");
-    assert_eq!(get_body(&cached, "/a.txt").await.1, b"first", "kept");
+    assert_eq!(get_with(&cached, "/a.txt", &[]).await.body(), b"first");
+    settled(&media, "a.txt", b"later");
+    assert_eq!(
+        get_with(&cached, "/a.txt", &[]).await.body(),
+        b"first",
+        "kept"
+    );
     tokio::time::sleep(Duration::from_millis(350)).await;
-    assert_eq!(get_body(&cached, "/a.txt").await.1, b"later", "expired");
+    assert_eq!(
+        get_with(&cached, "/a.txt", &[]).await.body(),
+        b"later",
+        "expired"
+    );
 }
 
 #[tokio::test]
 async fn a_deleted_file_is_gone_once_the_validity_has_passed() {
-    let dir = tempfile::tempdir().unwrap();
-    settled(dir.path(), "a.txt", b"first");
+    let media = TempMediaRoot::new();
+    settled(&media, "a.txt", b"first");
     let cached = app(
-        dir.path(),
+        media.path(),
         Some(OpenFileCache::new().valid(Duration::from_millis(300))),
     );
-    assert_eq!(get_body(&cached, "/a.txt").await.0, StatusCode::OK);
-    std::fs::remove_file(dir.path().join("a.txt")).unwrap();
+    assert_eq!(
+        get_with(&cached, "/a.txt", &[]).await.status,
+        StatusCode::OK
+    );
+    std::fs::remove_file(media.path().join("a.txt")).unwrap();
     tokio::time::sleep(Duration::from_millis(350)).await;
-    assert_eq!(get_body(&cached, "/a.txt").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get_with(&cached, "/a.txt", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
 async fn a_file_being_written_is_always_read_afresh() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("log.txt"), "one").unwrap();
-    let cached = app(dir.path(), Some(OpenFileCache::new()));
-    assert_eq!(get_body(&cached, "/log.txt").await.1, b"one");
-    std::fs::write(dir.path().join("log.txt"), "two").unwrap();
-    assert_eq!(get_body(&cached, "/log.txt").await.1, b"two");
+    let media = TempMediaRoot::new();
+    media.file("log.txt", "one");
+    let cached = app(media.path(), Some(OpenFileCache::new()));
+    assert_eq!(get_with(&cached, "/log.txt", &[]).await.body(), b"one");
+    media.file("log.txt", "two");
+    assert_eq!(get_with(&cached, "/log.txt", &[]).await.body(), b"two");
 }
 
 #[tokio::test]
 async fn a_large_file_is_opened_for_every_request() {
-    let dir = tempfile::tempdir().unwrap();
-    settled(dir.path(), "big.bin", &[1; 100]);
-    let cached = app(dir.path(), Some(OpenFileCache::new().max_file_size(99)));
-    assert_eq!(get_body(&cached, "/big.bin").await.1, [1; 100]);
-    settled(dir.path(), "big.bin", &[2; 100]);
-    assert_eq!(get_body(&cached, "/big.bin").await.1, [2; 100]);
+    let media = TempMediaRoot::new();
+    settled(&media, "big.bin", &[1; 100]);
+    let cached = app(media.path(), Some(OpenFileCache::new().max_file_size(99)));
+    assert_eq!(get_with(&cached, "/big.bin", &[]).await.body(), [1; 100]);
+    settled(&media, "big.bin", &[2; 100]);
+    assert_eq!(get_with(&cached, "/big.bin", &[]).await.body(), [2; 100]);
 }
 
 #[tokio::test]
 async fn a_zero_validity_turns_the_cache_off() {
-    let dir = tempfile::tempdir().unwrap();
-    settled(dir.path(), "a.txt", b"first");
-    let cached = app(dir.path(), Some(OpenFileCache::new().valid(Duration::ZERO)));
-    assert_eq!(get_body(&cached, "/a.txt").await.1, b"first");
-    settled(dir.path(), "a.txt", b"later");
-    assert_eq!(get_body(&cached, "/a.txt").await.1, b"later");
+    let media = TempMediaRoot::new();
+    settled(&media, "a.txt", b"first");
+    let cached = app(
+        media.path(),
+        Some(OpenFileCache::new().valid(Duration::ZERO)),
+    );
+    assert_eq!(get_with(&cached, "/a.txt", &[]).await.body(), b"first");
+    settled(&media, "a.txt", b"later");
+    assert_eq!(get_with(&cached, "/a.txt", &[]).await.body(), b"later");
 }
 
 #[tokio::test]
 async fn names_outside_the_root_are_refused_with_the_cache_too() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("media");
-    std::fs::create_dir(&root).unwrap();
-    settled(dir.path(), "secret.txt", b"secret");
-    std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("link.txt")).unwrap();
+    let media = TempMediaRoot::new();
+    let root = media.dir("media");
+    settled(&media, "secret.txt", b"secret");
+    media.symlink("media/link.txt", media.path().join("secret.txt"));
     let cached = app(&root, Some(OpenFileCache::new()));
     for uri in ["/../secret.txt", "/link.txt", "/%2e%2e/secret.txt"] {
         for _ in 0..2 {
             assert_eq!(
-                get_body(&cached, uri).await.0,
+                get_with(&cached, uri, &[]).await.status,
                 StatusCode::NOT_FOUND,
                 "{uri}"
             );
@@ -216,16 +213,16 @@ async fn names_outside_the_root_are_refused_with_the_cache_too() {
 
 #[tokio::test]
 async fn a_handler_changing_a_kept_answer_gets_its_own_headers() {
-    let dir = tempfile::tempdir().unwrap();
-    settled(dir.path(), "a.txt", b"first");
-    let cached = app(dir.path(), Some(OpenFileCache::new()));
+    let media = TempMediaRoot::new();
+    settled(&media, "a.txt", b"first");
+    let cached = app(media.path(), Some(OpenFileCache::new()));
     for _ in 0..2 {
-        let plain = send(&cached, Method::GET, "/a.txt", &[]).await;
+        let plain = request(&cached, Method::GET, "/a.txt", &[]).await;
         assert_eq!(
             plain.headers()[header::CONTENT_DISPOSITION],
             "attachment; filename=\"a.txt\""
         );
-        let changed = send(&cached, Method::GET, "/inline/a.txt", &[]).await;
+        let changed = request(&cached, Method::GET, "/inline/a.txt", &[]).await;
         assert_eq!(
             changed.headers()[header::CONTENT_DISPOSITION],
             "inline; filename=\"renamed.txt\""

@@ -801,6 +801,7 @@ proptest! {
 #[cfg(unix)]
 mod confinement {
     use super::*;
+    use axum_download::test_util::TempMediaRoot;
 
     thread_local! {
         static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
@@ -815,21 +816,18 @@ mod confinement {
     /// A root with files, a directory, links inside and out; a directory
     /// and a file outside it (siblings), and a link to the root itself.
     struct Tree {
-        _dir: tempfile::TempDir,
+        _media: TempMediaRoot,
         base: PathBuf,
         root: PathBuf,
     }
 
     fn tree() -> Tree {
-        use std::fs::{create_dir_all, write};
-        use std::os::unix::fs::symlink;
-
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let base = dir.path().canonicalize().expect("canonical temp dir");
+        let media = TempMediaRoot::new();
+        let base = media.path().canonicalize().expect("canonical temp dir");
         let root = base.join("root");
-        create_dir_all(root.join("sub/deeper")).unwrap();
-        create_dir_all(root.join("dir_only")).unwrap();
-        create_dir_all(base.join("outside")).unwrap();
+        media.dir("root/sub/deeper");
+        media.dir("root/dir_only");
+        media.dir("outside");
         for (path, text) in [
             ("root/a.txt", "a"),
             ("root/sub/b.txt", "b"),
@@ -843,7 +841,7 @@ mod confinement {
             ("outside/d.txt", "outside"),
             ("secret.txt", "secret"),
         ] {
-            write(base.join(path), text).unwrap();
+            media.file(path, text);
         }
         for (link, target) in [
             ("root/link_out", "../outside"),
@@ -855,10 +853,10 @@ mod confinement {
             ("root/link_dot", "."),
             ("rootlink", "root"),
         ] {
-            symlink(target, base.join(link)).unwrap();
+            media.symlink(link, target);
         }
         Tree {
-            _dir: dir,
+            _media: media,
             base,
             root,
         }

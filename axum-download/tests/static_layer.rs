@@ -3,6 +3,8 @@
 //! fixtures.
 #![cfg(feature = "collect")]
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::path::Path;
@@ -16,12 +18,13 @@ use axum_download::offload::{Backend, Rule, X_ACCEL_REDIRECT};
 use axum_download::static_files::{
     Collect, StaticFiles, StaticManifest, HASHED_CACHE_CONTROL, UNHASHED_CACHE_CONTROL,
 };
+use axum_download::test_util::TempMediaRoot;
 use axum_download::DownloadSettings;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::BodyExt;
+use support::{exchange, get_with, pattern};
 use tempfile::TempDir;
-use tower::{Service, ServiceExt};
+use tower::Service;
 use tower_layer::Layer;
 
 /// A collected root and the sources it came from.
@@ -44,41 +47,20 @@ impl Fixture {
     }
 }
 
-/// Deterministic bytes that do not compress.
-fn noise(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x1234_5678;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 /// `css/app.css` (sidecars), `img/logo.png` and `img/big.bin` (no
 /// sidecars; the latter larger than the byte cache), `a b/é.txt`,
 /// `empty.txt`: collected once, then copied for each test (some remove
 /// files).
 fn fixture() -> Fixture {
-    static COLLECTED: std::sync::OnceLock<(TempDir, TempDir, StaticManifest)> =
+    static COLLECTED: std::sync::OnceLock<(TempMediaRoot, TempDir, StaticManifest)> =
         std::sync::OnceLock::new();
     let (_, collected, manifest) = COLLECTED.get_or_init(|| {
-        let src = TempDir::new().unwrap();
-        let write = |name: &str, bytes: &[u8]| {
-            let path = src.path().join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, bytes).unwrap();
-        };
-        write(
-            "css/app.css",
-            "body { color: red; }\n".repeat(100).as_bytes(),
-        );
-        write("img/logo.png", &noise(2000));
-        write("img/big.bin", &noise(300_000));
-        write("a b/é.txt", "hello é\n".as_bytes());
-        write("empty.txt", b"");
+        let src = TempMediaRoot::new();
+        src.file("css/app.css", "body { color: red; }\n".repeat(100));
+        src.file("img/logo.png", pattern(2000, 0x1234_5678));
+        src.file("img/big.bin", pattern(300_000, 0x1234_5678));
+        src.file("a b/é.txt", "hello é\n");
+        src.file("empty.txt", b"");
         let root = TempDir::new().unwrap();
         let report = Collect::new(root.path()).source(src.path()).run().unwrap();
         (src, root, report.manifest)
@@ -117,57 +99,6 @@ fn inner(
                 .unwrap(),
         )
     })
-}
-
-#[derive(Debug)]
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    /// `None` when the body failed.
-    body: Option<Bytes>,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-
-    fn names(&self) -> BTreeSet<&str> {
-        self.headers.keys().map(|k| k.as_str()).collect()
-    }
-
-    fn body(&self) -> &[u8] {
-        self.body.as_deref().expect("the body completed")
-    }
-}
-
-fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
-    let mut builder = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(Body::empty()).unwrap()
-}
-
-async fn send<S>(service: &S, request: Request<Body>) -> Answer
-where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone,
-{
-    let response = service.clone().oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.ok().map(|c| c.to_bytes());
-    Answer {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-    }
-}
-
-async fn get_with<S>(service: &S, uri: &str, headers: &[(&str, &str)]) -> Answer
-where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone,
-{
-    send(service, request(Method::GET, uri, headers)).await
 }
 
 fn names(list: &[&'static str]) -> BTreeSet<&'static str> {
@@ -212,8 +143,8 @@ async fn answers_outside_the_prefix_are_identical_with_and_without_the_layer() {
     ];
     for (method, uri) in requests {
         let headers = [("accept-encoding", "br"), ("range", "bytes=0-1")];
-        let plain = send(&app, request(method.clone(), uri, &headers)).await;
-        let through = send(&layered, request(method.clone(), uri, &headers)).await;
+        let plain = exchange(&app, method.clone(), uri, &headers).await;
+        let through = exchange(&layered, method.clone(), uri, &headers).await;
         assert_eq!(plain.status, through.status, "{method} {uri}");
         assert_eq!(plain.headers, through.headers, "{method} {uri}");
         assert_eq!(plain.body, through.body, "{method} {uri}");
@@ -232,7 +163,7 @@ async fn requests_outside_the_prefix_reach_the_inner_service_unchanged() {
         "/stat?static/",
     ] {
         for method in [Method::GET, Method::POST, Method::OPTIONS] {
-            let answer = send(&service, request(method.clone(), uri, &[])).await;
+            let answer = exchange(&service, method.clone(), uri, &[]).await;
             assert_eq!(answer.status, StatusCode::OK, "{method} {uri}");
             assert_eq!(answer.header("x-inner"), Some("yes"));
             assert_eq!(answer.body(), format!("inner {method} {uri}").as_bytes());
@@ -252,7 +183,7 @@ async fn requests_under_the_prefix_never_reach_the_inner_service() {
         (Method::POST, "/static/css/app.css"),
         (Method::GET, "/static/../x"),
     ] {
-        let answer = send(&service, request(method.clone(), uri, &[])).await;
+        let answer = exchange(&service, method.clone(), uri, &[]).await;
         assert_eq!(answer.header("x-inner"), None, "{method} {uri}");
     }
 }
@@ -672,11 +603,7 @@ async fn head_answers_the_headers_of_get_without_a_body() {
     let service = fixture.files().service();
     for uri in ["/static/css/app.css", "/static/img/big.bin"] {
         let got = get_with(&service, uri, &[("accept-encoding", "br")]).await;
-        let head = send(
-            &service,
-            request(Method::HEAD, uri, &[("accept-encoding", "br")]),
-        )
-        .await;
+        let head = exchange(&service, Method::HEAD, uri, &[("accept-encoding", "br")]).await;
         assert_eq!(head.status, StatusCode::OK);
         assert_eq!(head.headers, got.headers, "{uri}");
         assert_eq!(head.body(), b"");
@@ -696,7 +623,7 @@ async fn head_and_304_never_open_the_file() {
         .unwrap()
         .to_owned();
     std::fs::remove_file(fixture.root.path().join("img/big.bin")).unwrap();
-    let head = send(&service, request(Method::HEAD, uri, &[])).await;
+    let head = exchange(&service, Method::HEAD, uri, &[]).await;
     assert_eq!(head.status, StatusCode::OK);
     assert_eq!(head.header("content-length"), Some("300000"));
     let not_modified = get_with(&service, uri, &[("if-none-match", &etag)]).await;
@@ -881,7 +808,7 @@ async fn other_methods_get_405_with_allow() {
         Method::OPTIONS,
     ] {
         for uri in ["/static/css/app.css", "/static/nope"] {
-            let answer = send(&service, request(method.clone(), uri, &[])).await;
+            let answer = exchange(&service, method.clone(), uri, &[]).await;
             assert_eq!(
                 answer.status,
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -897,7 +824,7 @@ async fn other_methods_get_405_with_allow() {
 async fn head_of_a_404_has_no_body() {
     let fixture = fixture();
     let service = fixture.files().service();
-    let answer = send(&service, request(Method::HEAD, "/static/nope", &[])).await;
+    let answer = exchange(&service, Method::HEAD, "/static/nope", &[]).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert_eq!(answer.body(), b"");
 }
@@ -1160,7 +1087,7 @@ async fn development_serves_the_sources_live_with_production_errors() {
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{uri}");
         assert_eq!(answer.header("x-inner"), None);
     }
-    let post = send(&service, request(Method::POST, "/static/only.js", &[])).await;
+    let post = exchange(&service, Method::POST, "/static/only.js", &[]).await;
     assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(
         get_with(&service, "/elsewhere", &[])

@@ -1,7 +1,8 @@
 //! What the integration tests of this crate share: requests driven
-//! in-process with `oneshot`, deterministic test bytes, a path-download
-//! app, a server on an ephemeral port, a raw HTTP/1.1 client, and
-//! measurements of the process. Temporary media directories come from the
+//! in-process with `oneshot` (to a router, or to any tower service with
+//! the whole answer collected), deterministic test bytes, a path-download
+//! app, a server on an ephemeral port and an address nobody listens on, a
+//! raw HTTP/1.1 client, and measurements of the process. Temporary media directories come from the
 //! crate's own `axum_download::test_util::TempMediaRoot`.
 //!
 //! Each test file includes it with `mod support;`.
@@ -10,6 +11,8 @@
 // part of it: what one binary leaves unused is not dead code.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -20,9 +23,9 @@ use axum::routing::get;
 use axum::Router;
 use axum_download::{DownloadError, DownloadLayer, DownloadResponse, PathDownload};
 use http::header::AsHeaderName;
-use http::{Method, Request};
+use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 /// What a download handler returns.
 pub(crate) type Download = Result<DownloadResponse, DownloadError>;
@@ -31,6 +34,15 @@ pub(crate) type Download = Result<DownloadResponse, DownloadError>;
 // In-process requests.
 // ---------------------------------------------------------------------------
 
+/// The request `method uri` with `headers` and no body.
+pub(crate) fn new_request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
 /// Sends `method uri` with `headers` to `app` and returns its answer.
 pub(crate) async fn request(
     app: &Router,
@@ -38,14 +50,82 @@ pub(crate) async fn request(
     uri: &str,
     headers: &[(&str, &str)],
 ) -> Response {
-    let mut builder = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
     app.clone()
-        .oneshot(builder.body(Body::empty()).unwrap())
+        .oneshot(new_request(method, uri, headers))
         .await
         .unwrap()
+}
+
+/// A response read to its end: what to compare when the body is wanted
+/// with the head.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    /// `None` when the body failed.
+    pub(crate) body: Option<Vec<u8>>,
+}
+
+impl Answer {
+    /// Reads `response` to its end; a failed body is kept as `None`.
+    pub(crate) async fn read(response: Response) -> Self {
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.ok().map(|c| c.to_bytes().to_vec());
+        Self {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    /// The value of header `name`, when present; panics when it is not
+    /// visible ASCII.
+    pub(crate) fn header(&self, name: impl AsHeaderName) -> Option<&str> {
+        self.headers
+            .get(name)
+            .map(|value| value.to_str().expect("visible ASCII header"))
+    }
+
+    /// The names of the headers present.
+    pub(crate) fn names(&self) -> BTreeSet<&str> {
+        self.headers.keys().map(|name| name.as_str()).collect()
+    }
+
+    /// The body; panics when it failed.
+    pub(crate) fn body(&self) -> &[u8] {
+        self.body.as_deref().expect("the body completed")
+    }
+}
+
+/// Sends `request` to `service` (a `Router`, a layered service, ...) and
+/// reads the whole answer.
+pub(crate) async fn send<S>(service: &S, request: Request<Body>) -> Answer
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone,
+{
+    Answer::read(service.clone().oneshot(request).await.unwrap()).await
+}
+
+/// Sends `method uri` with `headers` to `service` and reads the whole
+/// answer.
+pub(crate) async fn exchange<S>(
+    service: &S,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> Answer
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone,
+{
+    send(service, new_request(method, uri, headers)).await
+}
+
+/// `GET uri` with `headers` to `service`, the whole answer read.
+pub(crate) async fn get_with<S>(service: &S, uri: &str, headers: &[(&str, &str)]) -> Answer
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone,
+{
+    exchange(service, Method::GET, uri, headers).await
 }
 
 /// The whole body; panics when it fails.
@@ -133,6 +213,20 @@ pub(crate) async fn serve(app: Router) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     addr
+}
+
+/// Serves `app` like [`serve`] and returns its base URL,
+/// `http://127.0.0.1:<port>` (no trailing slash): an upstream for the
+/// remote downloads.
+pub(crate) async fn serve_url(app: Router) -> String {
+    format!("http://{}", serve(app).await)
+}
+
+/// An address of 127.0.0.1 nobody listens on (a port bound, then freed):
+/// connections to it are refused.
+pub(crate) fn unused_addr() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
 }
 
 /// A raw HTTP/1.1 client over a tokio `TcpStream`: it sees an aborted
