@@ -228,7 +228,7 @@ pub(crate) fn prefetch_start(
         Prefetch::Nothing => 0,
         _ if size <= PREFETCH_MAX => size,
         Prefetch::Small => 0,
-        Prefetch::Start => FIRST_CHUNK_SIZE as u64,
+        Prefetch::Start => (FIRST_CHUNK_SIZE as u64).min(size),
     };
     if read == 0 {
         return Ok(None);
@@ -422,8 +422,10 @@ impl FileSource for LocalFile {
     }
 }
 
-/// Streams `range` of `file`, one chunk per trip to the blocking pool;
-/// chunks grow while the client keeps up and shrink when it does not.
+/// Streams `range` of `file` chunk by chunk: what the page cache holds is
+/// read in place, without waiting ([`read_cached`]), the rest on the
+/// blocking pool; chunks grow while the client keeps up and shrink when it
+/// does not.
 async fn stream_range(file: Arc<File>, range: ByteRange) -> io::Result<ByteStream> {
     let start = Pace {
         size: FIRST_CHUNK_SIZE,
@@ -441,9 +443,14 @@ fn stream_range_from(file: Arc<File>, range: ByteRange, start: Pace) -> ByteStre
                 return Ok(None);
             }
             let pace = pace.next();
-            let reader = file.clone();
-            let buf = sized_buffer(remaining, pace.size);
-            let chunk = spawn_blocking(move || read_into(&reader, offset, buf)).await?;
+            let mut buf = sized_buffer(remaining, pace.size);
+            let cached = read_cached(&file, &mut buf, offset);
+            let chunk = if cached == buf.len() {
+                buf.freeze()
+            } else {
+                let reader = file.clone();
+                spawn_blocking(move || read_into_from(&reader, offset, buf, cached)).await?
+            };
             let n = chunk.len() as u64;
             let pace = Pace {
                 last: Some(std::time::Instant::now()),
@@ -531,12 +538,21 @@ pub(crate) fn read_chunk(file: &File, offset: u64, remaining: u64) -> io::Result
 }
 
 /// Fills `buf` from `offset`; a file that ends first is an `UnexpectedEof` error.
-fn read_into(file: &File, offset: u64, mut buf: BytesMut) -> io::Result<Bytes> {
+fn read_into(file: &File, offset: u64, buf: BytesMut) -> io::Result<Bytes> {
+    read_into_from(file, offset, buf, 0)
+}
+
+/// Fills the rest of `buf`, whose first `filled` bytes are read already.
+fn read_into_from(
+    file: &File,
+    offset: u64,
+    mut buf: BytesMut,
+    mut filled: usize,
+) -> io::Result<Bytes> {
     let want = buf.len();
     if want == 0 {
         return Ok(Bytes::new());
     }
-    let mut filled = 0;
     while filled < want {
         match read_at(file, &mut buf[filled..], offset + filled as u64) {
             Ok(0) => {
@@ -551,6 +567,35 @@ fn read_into(file: &File, offset: u64, mut buf: BytesMut) -> io::Result<Bytes> {
         }
     }
     Ok(buf.freeze())
+}
+
+/// Fills what it can of `buf` from `offset` with bytes the page cache
+/// already holds, without ever waiting for the disk (`preadv2` with
+/// `RWF_NOWAIT`), so it may run on the runtime's own threads: a file being
+/// served again costs no trip to the blocking pool. Returns how many bytes
+/// it read; 0 when nothing is cached or the file system cannot tell (the
+/// blocking pool then reads them).
+#[cfg(target_os = "linux")]
+fn read_cached(file: &File, buf: &mut [u8], offset: u64) -> usize {
+    use rustix::io::{Errno, ReadWriteFlags};
+    let mut filled = 0;
+    while filled < buf.len() {
+        let mut slices = [std::io::IoSliceMut::new(&mut buf[filled..])];
+        let at = offset + filled as u64;
+        match rustix::io::preadv2(file, &mut slices, at, ReadWriteFlags::NOWAIT) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(Errno::INTR) => {}
+            // EAGAIN: not (all) cached; EOPNOTSUPP: no such reads here.
+            Err(_) => break,
+        }
+    }
+    filled
+}
+
+#[cfg(not(target_os = "linux"))]
+fn read_cached(_: &File, _: &mut [u8], _: u64) -> usize {
+    0
 }
 
 #[cfg(unix)]
@@ -577,6 +622,25 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_cached_file_is_read_in_place_and_a_short_one_stops_at_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.bin");
+        let content: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let file = File::open(&path).unwrap();
+        // Just written: every page is in the page cache.
+        let mut buf = vec![0; 40_000];
+        assert_eq!(read_cached(&file, &mut buf, 50_000), 40_000);
+        assert_eq!(buf, content[50_000..90_000]);
+        // Past the end: what there is, and the rest is left to the pool.
+        let mut buf = vec![0; 40_000];
+        assert_eq!(read_cached(&file, &mut buf, 90_000), 10_000);
+        let rest = read_into_from(&file, 90_000, BytesMut::from(&buf[..]), 10_000);
+        assert_eq!(rest.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+    }
 
     #[test]
     fn plain_relative_path_is_accepted() {
