@@ -10,7 +10,7 @@
 # root this script collects at run time without rebuilding the peer inside
 # every run.
 #
-# Usage: ./scripts/bench.sh            full run (about 18 minutes on 2 cores)
+# Usage: ./scripts/bench.sh            full run (about 27 minutes on 2 cores, with the load test and collect)
 #        BENCH_QUICK=1 ./scripts/bench.sh   smoke run (about 3 minutes)
 #
 # Load: wrk (one thread), except the HEAD/304 scenario, which uses oha for
