@@ -324,13 +324,13 @@ fn non_http_upstream_exits_2_with_one_line_error() {
     );
 }
 
-#[test]
-fn malformed_documents_modified_exits_2_with_one_line_error() {
+/// The demo refuses to start on a `documents.json` whose `modified` is
+/// `modified`, with exit status 2 and one line naming `named`.
+fn assert_documents_date_refused(modified: &str, named: &str) {
     let media = Media::new();
-    media.write(
-        "documents.json",
-        br#"[{"slug": "report", "file": "hello-world.txt", "modified": "14/11/2023 22:13"}]"#,
-    );
+    let documents =
+        format!(r#"[{{"slug": "report", "file": "hello-world.txt", "modified": "{modified}"}}]"#);
+    media.write("documents.json", documents.as_bytes());
     let root: OsString = media.root().into_os_string();
     assert_refused_start(
         &[
@@ -339,27 +339,18 @@ fn malformed_documents_modified_exits_2_with_one_line_error() {
             OsStr::new("--media-root"),
             &root,
         ],
-        "14/11/2023 22:13",
+        named,
     );
 }
 
 #[test]
+fn malformed_documents_modified_exits_2_with_one_line_error() {
+    assert_documents_date_refused("14/11/2023 22:13", "14/11/2023 22:13");
+}
+
+#[test]
 fn impossible_documents_date_exits_2_with_one_line_error() {
-    let media = Media::new();
-    media.write(
-        "documents.json",
-        br#"[{"slug": "report", "file": "hello-world.txt", "modified": "2023-02-31T12:00:00Z"}]"#,
-    );
-    let root: OsString = media.root().into_os_string();
-    assert_refused_start(
-        &[
-            OsStr::new("--addr"),
-            OsStr::new("127.0.0.1:0"),
-            OsStr::new("--media-root"),
-            &root,
-        ],
-        "2023-02-31",
-    );
+    assert_documents_date_refused("2023-02-31T12:00:00Z", "2023-02-31");
 }
 
 #[test]
