@@ -149,11 +149,7 @@ impl Resolved {
     }
 
     pub(crate) fn source(self) -> LocalFile {
-        LocalFile {
-            size: self.metadata.len(),
-            file: Arc::new(self.file),
-            prefetched: Mutex::new(self.prefetched),
-        }
+        LocalFile::with_start(self.file, self.metadata.len(), self.prefetched)
     }
 }
 
@@ -233,12 +229,8 @@ pub(crate) fn prefetch_start(
     if read == 0 {
         return Ok(None);
     }
-    read_into(
-        file,
-        0,
-        sized_buffer(read, FIRST_CHUNK_SIZE.max(PREFETCH_MAX as usize)),
-    )
-    .map(Some)
+    // `read` is at most PREFETCH_MAX: it fits a usize.
+    read_into(file, 0, BytesMut::zeroed(read as usize)).map(Some)
 }
 
 #[cfg(target_os = "linux")]
@@ -381,11 +373,21 @@ pub(crate) struct LocalFile {
 
 impl LocalFile {
     /// The bytes of an open regular file.
+    #[cfg_attr(
+        not(any(feature = "static-files", feature = "http-download")),
+        allow(dead_code)
+    )]
     pub(crate) fn open_file(file: File, size: u64) -> Self {
+        Self::with_start(file, size, None)
+    }
+
+    /// The bytes of an open regular file whose start (or whole content)
+    /// was read already, with its metadata.
+    pub(crate) fn with_start(file: File, size: u64, start: Option<Bytes>) -> Self {
         Self {
             size,
             file: Arc::new(file),
-            prefetched: Mutex::new(None),
+            prefetched: Mutex::new(start),
         }
     }
 }

@@ -194,33 +194,35 @@ impl PathDownload {
         } else {
             fs::Prefetch::Nothing
         };
-        let kept = self.cache.map(|cache| (cache, self.target.clone()));
-        let (meta, source, read) = fs::spawn_blocking(move || match self.target {
-            Target::Confined { root, untrusted } => {
-                let resolved = fs::resolve_blocking(&root, &untrusted, confinement, prefetch)?;
-                let read = resolved.prefetched.clone();
-                Ok((resolved.meta(), resolved.source(), read))
-            }
-            Target::Trusted(path) => {
-                if !fs::is_plain_absolute(&path) {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::NotFound,
-                        format!("trusted path {} is not absolute", path.display()),
-                    ));
+        let (cache, target) = (self.cache, self.target);
+        let (meta, source) = fs::spawn_blocking(move || {
+            let (meta, source, read) = match &target {
+                Target::Confined { root, untrusted } => {
+                    let resolved = fs::resolve_blocking(root, untrusted, confinement, prefetch)?;
+                    let read = resolved.prefetched.clone();
+                    (resolved.meta(), resolved.source(), read)
                 }
-                let (file, metadata) = fs::open_regular(&path)?;
-                let meta = fs::local_meta(&path, &metadata);
-                let read = fs::prefetch_start(prefetch, &metadata, &file)?;
-                let mut source = LocalFile::open_file(file, metadata.len());
-                source.prefetched = std::sync::Mutex::new(read.clone());
-                Ok((meta, source, read))
+                Target::Trusted(path) => {
+                    if !fs::is_plain_absolute(path) {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            format!("trusted path {} is not absolute", path.display()),
+                        ));
+                    }
+                    let (file, metadata) = fs::open_regular(path)?;
+                    let meta = fs::local_meta(path, &metadata);
+                    let read = fs::prefetch_start(prefetch, &metadata, &file)?;
+                    let source = LocalFile::with_start(file, metadata.len(), read.clone());
+                    (meta, source, read)
+                }
+            };
+            if let (Some(cache), Some(bytes)) = (&cache, &read) {
+                cache.keep(&target.lookup(confinement), &meta, bytes);
             }
+            Ok((meta, source))
         })
         .await
         .map_err(|err| DownloadError::from_io(&err))?;
-        if let (Some((cache, target)), Some(bytes)) = (&kept, &read) {
-            cache.keep(&target.lookup(confinement), &meta, bytes);
-        }
         Ok(DownloadResponse::new(DownloadFile::new(meta, source)))
     }
 }
